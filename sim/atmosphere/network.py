@@ -1,0 +1,114 @@
+"""The gas network: compartments (nodes) and hatches with optional valves (edges).
+
+Plain arrays in index order, no YAML: the scenario layer builds this from a
+validated station. Everything SI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = ["GasNetwork"]
+
+
+def _arr(x, dtype=float):
+    a = np.array(x, dtype=dtype)
+    a.setflags(write=False)
+    return a
+
+
+@dataclass(frozen=True)
+class GasNetwork:
+    """Compartments joined by hatches; each hatch may carry an equalization valve.
+
+    Parameters
+    ----------
+    names : tuple of str
+        Compartment ids, in index order.
+    volume : ndarray, shape (n,)
+        Free gas volumes [m^3].
+    temperature : ndarray, shape (n,)
+        Initial gas temperature = wall temperature [K].
+    edge_names : tuple of str
+        Hatch ids, in edge index order.
+    edge_u, edge_v : ndarray of int, shape (e,)
+        Compartment indices of the two sides.
+    hatch_area : ndarray, shape (e,)
+        Open area of the hatch [m^2].
+    hatch_cd : ndarray, shape (e,)
+        Discharge coefficient of the open hatch [-].
+    valve_area : ndarray, shape (e,)
+        Equalization valve area [m^2], 0 where there is none.
+    valve_cd : ndarray, shape (e,)
+        Discharge coefficient of the valve [-].
+    hatch_open, valve_open : ndarray of bool, shape (e,), optional
+        Initial states; default all closed.
+
+    Raises
+    ------
+    ValueError
+        If shapes disagree or a value is out of range; the message names the
+        field, the index and the bad value.
+    """
+
+    names: tuple[str, ...]
+    volume: np.ndarray
+    temperature: np.ndarray
+    edge_names: tuple[str, ...]
+    edge_u: np.ndarray
+    edge_v: np.ndarray
+    hatch_area: np.ndarray
+    hatch_cd: np.ndarray
+    valve_area: np.ndarray
+    valve_cd: np.ndarray
+    hatch_open: np.ndarray | None = field(default=None)
+    valve_open: np.ndarray | None = field(default=None)
+
+    def __post_init__(self):
+        set_ = object.__setattr__
+        set_(self, "names", tuple(self.names))
+        set_(self, "edge_names", tuple(self.edge_names))
+        n, e = len(self.names), len(self.edge_names)
+        for name, dtype, size in (
+            ("volume", float, n), ("temperature", float, n),
+            ("edge_u", int, e), ("edge_v", int, e),
+            ("hatch_area", float, e), ("hatch_cd", float, e),
+            ("valve_area", float, e), ("valve_cd", float, e),
+            ("hatch_open", bool, e), ("valve_open", bool, e),
+        ):
+            val = getattr(self, name)
+            if val is None:
+                val = np.zeros(size, dtype)
+            a = _arr(val, dtype)
+            if a.shape != (size,):
+                raise ValueError(f"GasNetwork.{name}: shape {a.shape}, expected ({size},)")
+            set_(self, name, a)
+        errors = []
+        for name in ("volume", "temperature"):
+            a = getattr(self, name)
+            for i in np.flatnonzero(~(np.isfinite(a) & (a > 0))):
+                errors.append(f"GasNetwork.{name}[{i}] ({self.names[i]!r}): {a[i]!r}, expected a finite value > 0")
+        for name in ("hatch_area", "hatch_cd", "valve_area", "valve_cd"):
+            a = getattr(self, name)
+            for j in np.flatnonzero(~(np.isfinite(a) & (a >= 0))):
+                errors.append(f"GasNetwork.{name}[{j}] ({self.edge_names[j]!r}): {a[j]!r}, expected a finite value >= 0")
+        for name in ("edge_u", "edge_v"):
+            a = getattr(self, name)
+            for j in np.flatnonzero((a < 0) | (a >= n)):
+                errors.append(f"GasNetwork.{name}[{j}] ({self.edge_names[j]!r}): {a[j]}, expected a compartment index in 0..{n - 1}")
+        for j in np.flatnonzero(self.edge_u == self.edge_v):
+            errors.append(f"GasNetwork.edge_u[{j}] ({self.edge_names[j]!r}): joins compartment {self.edge_u[j]} to itself")
+        if errors:
+            raise ValueError("invalid GasNetwork:\n  " + "\n  ".join(errors))
+
+    @property
+    def n(self) -> int:
+        """Number of compartments."""
+        return len(self.names)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of hatches (edges)."""
+        return len(self.edge_names)

@@ -1,0 +1,641 @@
+"""The zonal atmosphere solver: mixed zones, exact local exponentials, implicit inter-zone flow.
+
+Method (see docs/atmosphere.md for the full derivation and the reasons):
+
+1. Zones. With ``hatch_model="merge"`` compartments joined by open hatches form one
+   perfectly mixed zone (one pressure, one composition). An open 0.5 m^2 hatch
+   equalizes in well under a second and station ventilation mixes through open
+   hatches, so merging removes that stiffness exactly instead of resolving it.
+   Isothermal zone state: p = sum_s(M_s R_s) / sum_i(V_i/T_i). Zones are recomputed
+   only when a hatch changes state; species masses are conserved across the change.
+2. Local part (leaks to vacuum, sources, supplies, scrubbers). In isothermal mode a
+   choked leak is linear in the zone mass, so with R_mix frozen over a step
+   ``dm_s/dt = -(k_leak + k_scrub_s) m_s + S_s`` is solved exactly with exponentials,
+   including the instant a consumed species reaches 0 (it then stays 0 and the
+   ledger records only what was really consumed). The only approximation, the
+   frozen R_mix, is error-controlled. Adiabatic mode uses the exact isentropic
+   blowdown M/M0 = (1 + (gamma-1)/2 k0 t)^(-2/(gamma-1)) split with the linear terms.
+3. Inter-zone flow (open valves between zones; open hatches in "orifice" mode):
+   backward Euler on total zone mass, Newton with a sparse Jacobian, then a
+   conservative, positivity-preserving species update that reuses the converged
+   edge flows. Strang splitting local(dt/2) flow(dt) local(dt/2); step doubling
+   error control on zone pressures; a Newton failure halves the step.
+4. Steps never pass a requested time or an internal event (a supply running dry).
+
+References
+----------
+/work/shared/reference/physics.md
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.sparse as sp
+from scipy.sparse.csgraph import connected_components
+from scipy.sparse.linalg import splu
+
+from .base import AtmosphereSolver, SolverError, SolverOptions
+from .flow import GAMMA, R_SPECIES, _orifice_core, choked_flow_factor
+from .ledger import Ledger
+from .network import GasNetwork
+
+__all__ = ["ZonalSolver"]
+
+# Below this many zones dense LAPACK beats building a sparse matrix; above it the
+# sparse LU keeps the cost linear in the number of zones (tree-like networks).
+_DENSE_MAX = 48
+# Air-like default composition for a zone that has never held gas; only its R
+# matters, and only to scale Newton's Jacobian while p == 0.
+_AIR_FRACTIONS = np.array([0.755, 0.2315, 0.0135]) / 1.0
+
+
+class _NewtonFailure(Exception):
+    pass
+
+
+def _exp_solution(m0, k, S, dt):
+    """Exact solution of dm/dt = -k m + S from m0 over dt, clamped at m = 0.
+
+    Returns (m, te) where te <= dt is the time during which the rates acted in
+    full (the instant the species reached 0 when a net sink empties it).
+    """
+    kpos = k > 0
+    ksafe = np.where(kpos, k, 1.0)
+    kt = k * dt
+    phi = np.where(kpos, -np.expm1(-kt) / ksafe, dt)  # int_0^dt exp(-k s) ds, exact as k -> 0
+    m = m0 * np.exp(-kt) + S * phi
+    sink = S < 0
+    ssafe = np.where(sink, -S, 1.0)
+    t0 = np.where(kpos, np.log1p(m0 * ksafe / ssafe) / ksafe, m0 / ssafe)
+    clamp = sink & (t0 <= dt)
+    m = np.where(clamp, 0.0, np.maximum(m, 0.0))
+    te = np.where(clamp, t0, dt)
+    return m, te
+
+
+def _mixture_R(Mzs, fallback):
+    tot = Mzs.sum(axis=-1)
+    R = (Mzs @ R_SPECIES) / np.where(tot > 0, tot, 1.0)
+    return np.where(tot > 0, R, fallback @ R_SPECIES)
+
+
+class _Inc:
+    """Ledger increments of a trial step, committed only if the step is accepted."""
+
+    __slots__ = ("supplied", "sources", "scrubbed", "leaked", "by_leak")
+
+    def __init__(self, n_leaks):
+        self.supplied = np.zeros(3)
+        self.sources = np.zeros(3)
+        self.scrubbed = np.zeros(3)
+        self.leaked = np.zeros(3)
+        self.by_leak = np.zeros((n_leaks, 3))
+
+    def add(self, other):
+        self.supplied += other.supplied
+        self.sources += other.sources
+        self.scrubbed += other.scrubbed
+        self.leaked += other.leaked
+        self.by_leak += other.by_leak
+        return self
+
+
+class ZonalSolver(AtmosphereSolver):
+    """Zonal solver: perfectly mixed zones, exact local terms, implicit inter-zone flow.
+
+    Parameters
+    ----------
+    network : GasNetwork
+        Compartments and hatches; initial hatch and valve states are taken from it.
+    masses : ndarray, shape (n, 3)
+        Initial species masses per compartment [kg] (N2, O2, CO2). Compartments
+        in one zone are mixed at once (their pressures equalize, mass conserved).
+    options : SolverOptions, optional
+        Defaults: isothermal, merge, rtol 1e-6, atol 1e-3 Pa.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sim.atmosphere import GasNetwork, ZonalSolver, masses_from_partial_pressures
+    >>> net = GasNetwork(("a",), np.array([100.0]), np.array([295.0]), (), [], [], [], [], [], [])
+    >>> s = ZonalSolver(net, masses_from_partial_pressures([[79e3, 21e3, 0.0]], [100.0], [295.0]))
+    >>> s.add_leak("hole", 0, 0.6e-4)
+    >>> s.advance(8364.5)
+    >>> round(float(s.pressure()[0] / 100e3), 4)  # exp(-1)
+    0.3679
+    """
+
+    def __init__(self, network: GasNetwork, masses: np.ndarray, options: SolverOptions | None = None):
+        super().__init__(network, masses, options)
+        o = self.options
+        self._gamma = GAMMA
+        self._K = choked_flow_factor(GAMMA)
+        self._adiabatic = o.thermo == "adiabatic"
+        self._merge = o.hatch_model == "merge"
+        self._hatch_open = network.hatch_open.copy()
+        self._valve_open = network.valve_open.copy()
+        self._leaks: dict[str, list] = {}
+        self._sources: dict = {}
+        self._scrubbers: dict = {}
+        self._supplies: dict[str, dict] = {}
+        self.events: list[tuple[float, str, str]] = []
+        self._Tref = network.temperature.astype(float).copy()
+        m = np.array(masses, dtype=float)
+        self.ledger = Ledger(initial=m.sum(axis=0))
+        self._h_flow = o.first_step
+        self._h_local = math.inf
+        self._frac_c = np.where(m.sum(1, keepdims=True) > 0, m / np.maximum(m.sum(1, keepdims=True), 1e-300), _AIR_FRACTIONS)
+        self._set_zones(m)
+
+    # ------------------------------------------------------------------ zones
+    def _set_zones(self, m_comp):
+        net = self.network
+        n = net.n
+        if self._merge and self._hatch_open.any():
+            sel = self._hatch_open
+            g = sp.coo_matrix((np.ones(sel.sum()), (net.edge_u[sel], net.edge_v[sel])), shape=(n, n))
+            nz, labels = connected_components(g, directed=False)
+        else:
+            nz, labels = n, np.arange(n)
+        self._nz = nz
+        self._zone_of = labels
+        vt = net.volume / self._Tref
+        self._Sref = np.bincount(labels, vt, nz)
+        self._w = vt / self._Sref[labels]
+        self._Mzs = np.stack([np.bincount(labels, m_comp[:, s], nz) for s in range(3)], axis=1)
+        self._Mref = self._Mzs.sum(1)
+        # a zone that is empty keeps the composition its compartments last had
+        fr = np.stack([np.bincount(labels, self._frac_c[:, s] * vt, nz) for s in range(3)], axis=1)
+        fr /= fr.sum(1, keepdims=True)
+        tot = self._Mzs.sum(1, keepdims=True)
+        self._frac = np.where(tot > 0, self._Mzs / np.where(tot > 0, tot, 1.0), fr)
+        self._dirty = True
+
+    def _theta(self, M):
+        if not self._adiabatic:
+            return np.ones_like(M)
+        ok = self._Mref > 0
+        return np.where(ok, (np.maximum(M, 0.0) / np.where(ok, self._Mref, 1.0)) ** (self._gamma - 1.0), 1.0)
+
+    # ------------------------------------------------------------ state access
+    def masses(self) -> np.ndarray:
+        """Species masses per compartment [kg], shape (n, 3)."""
+        return self._Mzs[self._zone_of] * self._w[:, None]
+
+    def temperature(self) -> np.ndarray:
+        """Gas temperature per compartment [K], shape (n,)."""
+        return self._Tref * self._theta(self._Mzs.sum(1))[self._zone_of]
+
+    def _zone_pp(self, Mzs):
+        theta = self._theta(Mzs.sum(-1))
+        return Mzs * R_SPECIES * (theta / self._Sref)[..., None]
+
+    def partial_pressures(self) -> np.ndarray:
+        """Partial pressures of N2, O2, CO2 per compartment [Pa], shape (n, 3)."""
+        return self._zone_pp(self._Mzs)[self._zone_of]
+
+    def zones(self) -> list:
+        """Perfectly mixed zones as a list of compartment index arrays."""
+        order = np.argsort(self._zone_of, kind="stable")
+        cuts = np.flatnonzero(np.diff(self._zone_of[order])) + 1
+        return np.split(order, cuts)
+
+    def supply_remaining(self, supply_id: str) -> np.ndarray:
+        """Mass left in a supply's reserve per species [kg], shape (3,)."""
+        return self._supply(supply_id)["remaining"].copy()
+
+    def supply_exhausted_at(self, supply_id: str):
+        """Time the supply ran dry [s], or None."""
+        return self._supply(supply_id)["exhausted_at"]
+
+    # --------------------------------------------------------------- controls
+    def _edge(self, edge):
+        e = int(edge)
+        if not 0 <= e < self.network.n_edges:
+            raise ValueError(f"edge {edge!r}: expected an index in 0..{self.network.n_edges - 1}")
+        return e
+
+    def _comp(self, c, what):
+        i = int(c)
+        if not 0 <= i < self.network.n:
+            raise ValueError(f"{what}: compartment {c!r}, expected an index in 0..{self.network.n - 1}")
+        return i
+
+    def set_hatch_open(self, edge: int, is_open: bool) -> None:
+        """Open or close hatch ``edge``; in merge mode zones merge or split now."""
+        e = self._edge(edge)
+        if bool(is_open) == self._hatch_open[e]:
+            return
+        m = self.masses()
+        tc = self.temperature()
+        self._hatch_open[e] = bool(is_open)
+        if self._merge:
+            self._frac_c = self._frac[self._zone_of]
+            self._Tref = np.maximum(tc, 1.0)  # adiabatic: the new zones start new isentropes
+            self._set_zones(m)
+        self._dirty = True
+
+    def set_valve_open(self, edge: int, is_open: bool) -> None:
+        """Open or close the equalization valve of hatch ``edge``."""
+        e = self._edge(edge)
+        self._valve_open[e] = bool(is_open)
+        self._dirty = True
+
+    def add_leak(self, leak_id: str, compartment: int, cda_m2: float) -> None:
+        """Add a leak to vacuum of effective area ``cda_m2`` = C_d*A [m^2] in ``compartment``."""
+        if leak_id in self._leaks:
+            raise ValueError(f"add_leak: leak {leak_id!r} exists; use set_leak_cda")
+        c = self._comp(compartment, f"add_leak({leak_id!r})")
+        self._leaks[leak_id] = [c, self._check_nonneg(cda_m2, f"add_leak({leak_id!r}).cda_m2")]
+        self.ledger.leaked_by_leak[leak_id] = np.zeros(3)
+        self._dirty = True
+
+    def set_leak_cda(self, leak_id: str, cda_m2: float) -> None:
+        """Change a leak's effective area [m^2]; 0 seals it."""
+        if leak_id not in self._leaks:
+            raise ValueError(f"set_leak_cda: unknown leak {leak_id!r} (known: {sorted(self._leaks)})")
+        self._leaks[leak_id][1] = self._check_nonneg(cda_m2, f"set_leak_cda({leak_id!r})")
+        self._dirty = True
+
+    @staticmethod
+    def _check_nonneg(x, what):
+        x = float(x)
+        if not (math.isfinite(x) and x >= 0):
+            raise ValueError(f"{what}: {x!r}, expected a finite value >= 0")
+        return x
+
+    def set_source(self, key, compartment_index: int, rates) -> None:
+        """Set (replace) a mass source [kg/s] per species; negative = consumption.
+
+        ``rates=None`` or all zeros removes the source.
+        """
+        if rates is None or not np.any(rates):
+            self._sources.pop(key, None)
+        else:
+            r = np.asarray(rates, float)
+            if r.shape != (3,) or not np.all(np.isfinite(r)):
+                raise ValueError(f"set_source({key!r}): rates {rates!r}, expected 3 finite values [kg/s]")
+            self._sources[key] = (self._comp(compartment_index, f"set_source({key!r})"), r)
+        self._dirty = True
+
+    def set_scrubber(self, key, compartment_index: int, flow_m3_s: float) -> None:
+        """Set a perfect CO2 scrubber processing ``flow_m3_s`` [m^3/s] of cabin gas; 0 or None removes it."""
+        if flow_m3_s is None or flow_m3_s == 0:
+            self._scrubbers.pop(key, None)
+        else:
+            self._scrubbers[key] = (self._comp(compartment_index, f"set_scrubber({key!r})"),
+                                    self._check_nonneg(flow_m3_s, f"set_scrubber({key!r})"))
+        self._dirty = True
+
+    def add_supply(self, supply_id: str, reserve_kg) -> None:
+        """Add a gas supply with a finite reserve [kg] per species, shape (3,)."""
+        if supply_id in self._supplies:
+            raise ValueError(f"add_supply: supply {supply_id!r} exists")
+        r = np.asarray(reserve_kg, float)
+        if r.shape != (3,) or not np.all(np.isfinite(r) & (r >= 0)):
+            raise ValueError(f"add_supply({supply_id!r}): reserve {reserve_kg!r}, expected 3 finite values >= 0 [kg]")
+        self._supplies[supply_id] = {"remaining": r.copy(), "comp": None, "rate": 0.0, "exhausted_at": None,
+                                     "t_empty": math.inf}
+        self._dirty = True
+
+    def _supply(self, supply_id):
+        try:
+            return self._supplies[supply_id]
+        except KeyError:
+            raise ValueError(f"unknown supply {supply_id!r} (known: {sorted(self._supplies)})") from None
+
+    def set_supply_flow(self, supply_id: str, compartment_index, rate_kg_s: float) -> None:
+        """Draw ``rate_kg_s`` [kg/s] from a supply into a compartment until the reserve is empty.
+
+        The rate is split in the reserve's current mass proportions. 0 stops the flow.
+        """
+        s = self._supply(supply_id)
+        rate = self._check_nonneg(rate_kg_s, f"set_supply_flow({supply_id!r})")
+        s["comp"] = None if compartment_index is None else self._comp(compartment_index, f"set_supply_flow({supply_id!r})")
+        s["rate"] = rate
+        # the exhaustion instant is fixed now, so it is exact and not a sum of step lengths
+        tot = s["remaining"].sum()
+        s["t_empty"] = self.t + tot / rate if (rate > 0 and tot > 0 and s["comp"] is not None) else math.inf
+        self._dirty = True
+
+    # ----------------------------------------------------------- coefficients
+    def _refresh(self):
+        if not self._dirty:
+            return
+        net, z = self.network, self._zone_of
+        nz = self._nz
+        cda = np.where(self._valve_open, net.valve_cd * net.valve_area, 0.0)
+        if not self._merge:
+            cda = cda + np.where(self._hatch_open, net.hatch_cd * net.hatch_area, 0.0)
+        zu, zv = z[net.edge_u], z[net.edge_v]
+        sel = (cda > 0) & (zu != zv)
+        self._fe = (zu[sel], zv[sel], net.edge_u[sel], net.edge_v[sel], cda[sel])
+        self._n_flow = int(sel.sum())
+        # leaks: k_leak = a_z sqrt(R theta), a_z = sum cda K sqrt(gamma / Tref_i) / Sref_z
+        ids = list(self._leaks)
+        self._leak_ids = ids
+        lc = np.array([self._leaks[i][0] for i in ids], int)
+        la = np.array([self._leaks[i][1] for i in ids], float)
+        la = la * self._K * np.sqrt(self._gamma / self._Tref[lc]) / self._Sref[z[lc]] if len(ids) else la
+        self._leak_zone = z[lc] if len(ids) else lc
+        self._leak_a = la
+        self._a_z = np.bincount(self._leak_zone, la, nz) if len(ids) else np.zeros(nz)
+        self._leak_share = np.where(self._a_z[self._leak_zone] > 0, la / np.where(self._a_z[self._leak_zone] > 0, self._a_z[self._leak_zone], 1.0), 0.0)
+        ks = np.zeros((nz, 3))
+        for c, flow in self._scrubbers.values():
+            # rho_CO2 of compartment c = M_CO2,z / (Tref_c Sref_z)
+            ks[z[c], 2] += flow / (self._Tref[c] * self._Sref[z[c]])
+        self._k_scrub = ks
+        src = np.zeros((nz, 3))
+        for c, r in self._sources.values():
+            src[z[c]] += r
+        self._src = src
+        self._has_linear = bool(ks.any() or src.any())
+        self._dirty = False
+
+    def _supply_rates(self):
+        """Active supply inflow per zone and species [kg/s], and per-supply draws."""
+        sup = np.zeros((self._nz, 3))
+        active = []
+        for sid, s in self._supplies.items():
+            rem = s["remaining"]
+            tot = rem.sum()
+            if s["comp"] is None or s["rate"] <= 0 or tot <= 0:
+                continue
+            frac = rem / tot
+            sup[self._zone_of[s["comp"]]] += s["rate"] * frac
+            active.append((sid, s["rate"] * frac, s["t_empty"]))
+        return sup, active
+
+    # ------------------------------------------------------------ local part
+    def _local_iso(self, Mzs, dt, sup, R=None):
+        if R is None:
+            R = _mixture_R(Mzs, self._frac)
+        kl = self._a_z * np.sqrt(R)
+        k = kl[:, None] + self._k_scrub
+        S = self._src + sup
+        m, te = _exp_solution(Mzs, k, S, dt)
+        inc = _Inc(len(self._leak_ids))
+        removed = Mzs + S * te - m
+        share = np.where(k > 0, kl[:, None] / np.where(k > 0, k, 1.0), 0.0)
+        leaked = removed * share
+        inc.leaked = leaked.sum(0)
+        inc.scrubbed = (removed - leaked).sum(0)
+        inc.supplied = sup.sum(0) * dt
+        inc.sources = (S * te).sum(0) - inc.supplied
+        if len(self._leak_ids):
+            inc.by_leak = leaked[self._leak_zone] * self._leak_share[:, None]
+        return m, inc
+
+    def _local_linear(self, Mzs, dt, sup):
+        """Sources, supplies and scrubbing only (adiabatic splitting)."""
+        k = self._k_scrub
+        S = self._src + sup
+        m, te = _exp_solution(Mzs, k, S, dt)
+        inc = _Inc(len(self._leak_ids))
+        inc.scrubbed = (Mzs + S * te - m).sum(0)
+        inc.supplied = sup.sum(0) * dt
+        inc.sources = (S * te).sum(0) - inc.supplied
+        return m, inc
+
+    def _leak_adiabatic(self, Mzs, dt):
+        M = Mzs.sum(1)
+        R = _mixture_R(Mzs, self._frac)
+        k0 = self._a_z * np.sqrt(R * self._theta(M))
+        g = self._gamma
+        f = (1.0 + 0.5 * (g - 1.0) * k0 * dt) ** (-2.0 / (g - 1.0))
+        m = Mzs * f[:, None]
+        inc = _Inc(len(self._leak_ids))
+        leaked = Mzs - m
+        inc.leaked = leaked.sum(0)
+        if len(self._leak_ids):
+            inc.by_leak = leaked[self._leak_zone] * self._leak_share[:, None]
+        return m, inc
+
+    def _local(self, Mzs, dt, sup):
+        if not self._adiabatic:
+            return self._local_iso(Mzs, dt, sup)
+        if not (self._has_linear or sup.any()):
+            return self._leak_adiabatic(Mzs, dt)
+        m, inc = self._local_linear(Mzs, 0.5 * dt, sup)
+        m, inc2 = self._leak_adiabatic(m, dt)
+        m, inc3 = self._local_linear(m, 0.5 * dt, sup)
+        return m, inc.add(inc2).add(inc3)
+
+    # ------------------------------------------------------------- flow part
+    def _solve(self, rows, cols, vals, diag, rhs):
+        nz = self._nz
+        if nz <= _DENSE_MAX:
+            A = np.zeros((nz, nz))
+            np.add.at(A, (rows, cols), vals)
+            A[np.diag_indices(nz)] += diag
+            return np.linalg.solve(A, rhs)
+        idx = np.arange(nz)
+        A = sp.csc_matrix((np.concatenate([vals, diag]), (np.concatenate([rows, idx]), np.concatenate([cols, idx]))), shape=(nz, nz))
+        return splu(A).solve(rhs)
+
+    def _edge_flows(self, M, R, theta):
+        zu, zv, cu, cv, cda = self._fe
+        g = self._gamma
+        p = M * R * theta / self._Sref
+        pu, pv = p[zu], p[zv]
+        fwd = pu >= pv
+        hi, lo = np.where(fwd, pu, pv), np.where(fwd, pv, pu)
+        gg, dhi, dlo = _orifice_core(hi, lo, g, self.options.laminar_ratio)
+        Tup = np.maximum(np.where(fwd, self._Tref[cu] * theta[zu], self._Tref[cv] * theta[zv]), 1.0)
+        Rup = np.where(fwd, R[zu], R[zv])
+        c = cda * np.sqrt(2.0 * g / ((g - 1.0) * Rup * Tup))
+        F = np.where(fwd, c * gg, -c * gg)
+        dFu = np.where(fwd, c * dhi, -c * dlo)
+        dFv = np.where(fwd, c * dlo, -c * dhi)
+        return p, F, dFu, dFv
+
+    def _flow_be(self, Mzs, dt):
+        """Backward Euler on zone masses, then the conservative species update."""
+        o = self.options
+        nz = self._nz
+        zu, zv = self._fe[0], self._fe[1]
+        M0 = Mzs.sum(1)
+        R = _mixture_R(Mzs, self._frac)
+        gfac = self._gamma if self._adiabatic else 1.0
+        M = M0.copy()
+        for _ in range(o.newton_max_iter):
+            theta = self._theta(M)
+            dpdM = gfac * R * theta / self._Sref
+            p, F, dFu, dFv = self._edge_flows(M, R, theta)
+            net = np.bincount(zv, F, nz) - np.bincount(zu, F, nz)
+            res = M - M0 - dt * net
+            Ju, Jv = dt * dFu * dpdM[zu], dt * dFv * dpdM[zv]
+            rows = np.concatenate([zv, zv, zu, zu])
+            cols = np.concatenate([zu, zv, zu, zv])
+            vals = np.concatenate([-Ju, -Jv, Ju, Jv])
+            delta = self._solve(rows, cols, vals, np.ones(nz), res)
+            if not np.all(np.isfinite(delta)):
+                raise _NewtonFailure
+            Mn = np.maximum(M - delta, 0.0)
+            step = np.abs(Mn - M) * dpdM
+            M = Mn
+            if np.all(step <= 1e-3 * (o.atol_pa + o.rtol * p)):
+                break
+        else:
+            raise _NewtonFailure
+        theta = self._theta(M)
+        _, F, _, _ = self._edge_flows(M, R, theta)
+        aF = np.abs(F)
+        up = np.where(F >= 0, zu, zv)
+        down = np.where(F >= 0, zv, zu)
+        inflow = np.bincount(down, aF, nz)
+        outflow = np.bincount(up, aF, nz)
+        if np.any(M0 + dt * (inflow - outflow) < -1e-12 * max(M0.max(), 1e-300)):
+            raise _NewtonFailure
+        diag = M0 + dt * inflow
+        diag = np.where(diag > 0, diag, 1.0)  # an empty zone with no inflow: x is irrelevant
+        x = self._solve(down, up, -dt * aF, diag, Mzs)
+        x = np.maximum(x, 0.0)
+        flux = (dt * aF)[:, None] * x[up]
+        m = Mzs - outflow[:, None] * dt * x
+        for s in range(3):
+            m[:, s] += np.bincount(down, flux[:, s], nz)
+        return np.maximum(m, 0.0)
+
+    def _strang(self, Mzs, dt, sup):
+        m, inc = self._local(Mzs, 0.5 * dt, sup)
+        m = self._flow_be(m, dt)
+        m, inc2 = self._local(m, 0.5 * dt, sup)
+        return m, inc.add(inc2)
+
+    def _zone_p(self, Mzs):
+        return self._zone_pp(Mzs).sum(-1)
+
+    # ------------------------------------------------------------- stepping
+    def _step_doubling(self, hcap, sup):
+        o = self.options
+        h = min(hcap, self._h_flow)
+        while True:
+            try:
+                full, _ = self._strang(self._Mzs, h, sup)
+                half, inc = self._strang(self._Mzs, 0.5 * h, sup)
+                half, inc2 = self._strang(half, 0.5 * h, sup)
+            except _NewtonFailure:
+                if h <= o.min_step:
+                    raise SolverError(f"t={self.t:.9g} s: Newton did not converge at the minimum step "
+                                      f"{o.min_step:g} s (zones {self._nz}, inter-zone edges {self._n_flow})") from None
+                h = max(0.5 * h, min(o.min_step, h))
+                continue
+            ph = self._zone_p(half)
+            err = float(np.max(np.abs(self._zone_p(full) - ph) / (o.atol_pa + o.rtol * ph)))
+            if err <= 1.0:
+                fac = min(5.0, 0.9 / math.sqrt(err)) if err > 0 else 5.0
+                new_h = max(h * fac, o.min_step)
+                self._h_flow = new_h if h < hcap else max(self._h_flow, new_h)
+                return h, half, inc.add(inc2)
+            if h <= o.min_step:
+                raise SolverError(f"t={self.t:.9g} s: error control needs a step below the minimum {o.min_step:g} s")
+            h = max(h * max(0.2, 0.9 / math.sqrt(err)), o.min_step)
+
+    def _local_step(self, hcap, sup):
+        o = self.options
+        if self._adiabatic:
+            if not (self._has_linear or sup.any()):
+                m, inc = self._leak_adiabatic(self._Mzs, hcap)  # exact for any step
+                return hcap, m, inc
+            return self._step_doubling_local(hcap, sup)
+        h = min(hcap, self._h_local)
+        while True:
+            m, inc = self._local_iso(self._Mzs, h, sup)
+            err = self._rdrift_error(m, h)
+            if err <= 1.0:
+                fac = 0.9 / math.sqrt(err) if err > 0 else math.inf
+                self._h_local = max(h * fac, o.min_step) if h < hcap else max(self._h_local, h * fac)
+                return h, m, inc
+            h = max(h * max(0.1, 0.9 / math.sqrt(err)), o.min_step)
+
+    def _step_doubling_local(self, hcap, sup):
+        o = self.options
+        h = min(hcap, self._h_local)
+        while True:
+            full, _ = self._local(self._Mzs, h, sup)
+            half, inc = self._local(self._Mzs, 0.5 * h, sup)
+            half, inc2 = self._local(half, 0.5 * h, sup)
+            ph = self._zone_p(half)
+            err = float(np.max(np.abs(self._zone_p(full) - ph) / (o.atol_pa + o.rtol * ph)))
+            if err <= 1.0 or h <= o.min_step:
+                fac = min(5.0, 0.9 / math.sqrt(err)) if err > 0 else 5.0
+                self._h_local = h * fac if h < hcap else max(self._h_local, h * fac)
+                return h, half, inc.add(inc2)
+            h = max(h * max(0.2, 0.9 / math.sqrt(err)), o.min_step)
+
+    def _rdrift_error(self, m, h):
+        """Scaled error of freezing R_mix over a local step (leak rate ~ sqrt(R))."""
+        if not self._a_z.any():
+            return 0.0
+        o = self.options
+        R0 = _mixture_R(self._Mzs, self._frac)
+        R1 = _mixture_R(m, self._frac)
+        p1 = self._zone_p(m)
+        kl = self._a_z * np.sqrt(R0)
+        est = 0.25 * np.abs(R1 / R0 - 1.0) * np.minimum(kl * h, 1.0) * p1 / (o.atol_pa + o.rtol * p1)
+        return float(est.max())
+
+    def _commit(self, m, inc, h, active):
+        self._Mzs = m
+        L = self.ledger
+        L.supplied = L.supplied + inc.supplied
+        L.sources = L.sources + inc.sources
+        L.scrubbed = L.scrubbed + inc.scrubbed
+        L.leaked = L.leaked + inc.leaked
+        for i, lid in enumerate(self._leak_ids):
+            L.leaked_by_leak[lid] = L.leaked_by_leak[lid] + inc.by_leak[i]
+        for sid, draw, _ in active:
+            s = self._supplies[sid]
+            s["remaining"] = np.maximum(s["remaining"] - draw * h, 0.0)
+        tot = m.sum(1, keepdims=True)
+        self._frac = np.where(tot > 0, m / np.where(tot > 0, tot, 1.0), self._frac)
+
+    def _advance_impl(self, t_end: float) -> None:
+        self._refresh()
+        o = self.options
+        while self.t < t_end:
+            sup, active = self._supply_rates()
+            t_ev, ev_id = math.inf, None
+            for sid, _, t_empty in active:
+                if t_empty < t_ev:
+                    t_ev, ev_id = t_empty, sid
+            stop = min(t_end, t_ev)
+            span = stop - self.t
+            hcap = min(span, o.max_step)
+            if self._n_flow:
+                h, m, inc = self._step_doubling(hcap, sup)
+            else:
+                h, m, inc = self._local_step(hcap, sup)
+            self._commit(m, inc, h, active)
+            if h >= span:
+                self.t = stop
+                if stop == t_ev:
+                    s = self._supplies[ev_id]
+                    s["remaining"] = np.zeros(3)
+                    s["exhausted_at"] = t_ev
+                    s["t_empty"] = math.inf
+                    self.events.append((t_ev, "supply_exhausted", ev_id))
+            else:
+                self.t += h
+
+    def _sample_impl(self, times: np.ndarray) -> np.ndarray:
+        self._refresh()
+        sup, active = self._supply_rates()
+        t_ev = min((te for _, _, te in active), default=math.inf)
+        if self._adiabatic or self._n_flow or t_ev <= times[-1] or times[-1] - self.t > self.options.max_step:
+            return super()._sample_impl(times)
+        # Closed form at all times at once: no inter-zone flow, no event, isothermal.
+        dts = (times - self.t)[:, None, None]
+        R0 = _mixture_R(self._Mzs, self._frac)
+        m_all, _ = self._local_iso(self._Mzs, dts, sup, R0)
+        h = float(times[-1] - self.t)
+        m, inc = self._local_iso(self._Mzs, h, sup, R0)
+        if h > 0 and self._rdrift_error(m, h) > 1.0:
+            return super()._sample_impl(times)
+        self._commit(m, inc, h, active)
+        self.t = float(times[-1])
+        return self._zone_pp(m_all)[:, self._zone_of]

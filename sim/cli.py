@@ -1,0 +1,172 @@
+"""The ``safehaven`` command: parse the command line, call the API, render with rich, exit.
+
+Exit codes: 0 done (and every check passed), 1 done but a check failed, 2 bad input or usage,
+3 an internal error. Errors never print a traceback unless ``SAFEHAVEN_DEBUG=1``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from sim import __version__
+from sim.errors import InputError, SimError, UsageError
+
+__all__ = ["main"]
+
+EXIT_OK, EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):  # argparse would exit 2 with usage; keep its code, add our prefix
+        self.print_usage(sys.stderr)
+        raise UsageError(message)
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="safehaven", description="Simulate spacecraft safe-haven procedures.")
+    p.add_argument("--version", action="version", version=f"safehaven {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    r = sub.add_parser("run", help="run a scenario and write a run directory")
+    r.add_argument("scenario", type=Path)
+    r.add_argument("--out", type=Path, help="run directory to write (default: none, summary only)")
+    r.add_argument("--seed", type=int, help="replace the scenario's seed")
+    r.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                   help="change one field for this run, e.g. leaks.prk-crack.rate='4 lb/day'")
+    r.add_argument("--format", choices=["csv", "parquet", "both"], help="series format")
+    r.add_argument("--force", action="store_true", help="replace an existing run directory")
+    r.add_argument("--json", action="store_true", help="print the summary as JSON")
+    r.add_argument("--quiet", action="store_true", help="print nothing but errors")
+
+    v = sub.add_parser("validate", help="check station, scenario, procedure and drill files")
+    v.add_argument("files", type=Path, nargs="+")
+    v.add_argument("--json", action="store_true")
+
+    g = sub.add_parser("graph", help="show a station's graph (a station or scenario file)")
+    g.add_argument("file", type=Path)
+    g.add_argument("--png", type=Path, help="also draw it to a PNG file")
+    g.add_argument("--json", action="store_true")
+
+    s = sub.add_parser("schema", help="print the JSON Schema of a file kind")
+    s.add_argument("kind", choices=["station", "scenario", "procedure", "drill"])
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``safehaven`` console script; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        args = _parser().parse_args(argv)
+        handler = globals()[f"_cmd_{args.command}"]
+        return handler(args)
+    except InputError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_INPUT
+    except UsageError as exc:
+        print(f"safehaven: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except SystemExit as exc:  # --help and --version
+        return int(exc.code or 0)
+    except KeyboardInterrupt:
+        print("safehaven: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except (SimError, Exception) as exc:  # a defect: say so plainly, without a traceback
+        if os.environ.get("SAFEHAVEN_DEBUG"):
+            raise
+        print(f"safehaven: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print("(set SAFEHAVEN_DEBUG=1 to see the traceback, and please report it)", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def _cmd_run(args) -> int:
+    from sim.api import load
+    from sim.engine import simulate
+    from sim.results.writers import write_run
+
+    if args.out is not None and args.out.exists() and not args.force:
+        raise UsageError(f"{args.out} exists; choose another --out or pass --force to replace it")
+    loaded = load(args.scenario, args.overrides)
+    result = simulate(loaded, args.seed)
+    result.extra["overrides"] = list(args.overrides)
+    if args.out is not None:
+        write_run(result, args.out, force=args.force, fmt=args.format)
+    if args.json:
+        print(json.dumps(result.summary, indent=2))
+    elif not args.quiet:
+        from sim.report.terminal import render_run
+
+        render_run(_console(), result, args.out)
+    if result.status != "ok":
+        return EXIT_INTERNAL
+    return EXIT_OK if result.summary["checks_passed"] else EXIT_CHECK_FAILED
+
+
+def _cmd_validate(args) -> int:
+    from sim.scenario.load import validate_file
+
+    problems, report = [], []
+    for path in args.files:
+        try:
+            kind = validate_file(path)
+            report.append({"file": str(path), "kind": kind, "ok": True})
+        except InputError as exc:
+            problems.extend(exc.problems)
+            report.append({"file": str(path), "ok": False, "problems": [str(p) for p in exc.problems]})
+    if args.json:
+        print(json.dumps(report, indent=2))
+    else:
+        for item in report:
+            if item["ok"]:
+                print(f"{item['file']}: ok ({item['kind']})")
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    return EXIT_INPUT if problems else EXIT_OK
+
+
+def _cmd_schema(args) -> int:
+    from sim.scenario.schema import json_schema
+
+    print(json.dumps(json_schema(args.kind), indent=2))
+    return EXIT_OK
+
+
+def _cmd_graph(args) -> int:
+    from sim.report.terminal import render_graph
+    from sim.scenario.load import detect_kind, load_station, scenario_from_document
+    from sim.scenario.yamlio import load_yaml
+
+    doc = load_yaml(args.file)
+    if isinstance(doc.data, dict) and detect_kind(doc) == "scenario":
+        loaded = scenario_from_document(doc)
+        station, initial = loaded.station, loaded.scenario.initial
+    else:
+        station, initial = load_station(args.file), None
+    if args.json:
+        from sim.station import build_graph
+        import networkx as nx
+
+        print(json.dumps(nx.node_link_data(build_graph(station), edges="edges"), indent=2, default=str))
+    else:
+        render_graph(_console(), station, initial)
+    if args.png:
+        from sim.report.plots import draw_station
+
+        draw_station(station, args.png, initial=initial)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

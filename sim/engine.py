@@ -1,0 +1,385 @@
+"""The simulation engine: one simpy Environment per run, the atmosphere advancing with it.
+
+Data flow: a :class:`~sim.scenario.load.LoadedScenario` goes in; the engine builds the station
+graph, the atmosphere solver and the processes (scripted leaks and events, the caution-and-warning
+monitor, crew and procedures); :meth:`Simulation.run` returns a :class:`RunResult` that the
+writers in :mod:`sim.results` turn into a run directory.
+
+Time and the atmosphere. The solver is advanced lazily: whatever changes the atmosphere (a hatch
+closing, a leak starting, a crew member moving and breathing elsewhere) first calls
+:meth:`Simulation.sync`, which integrates up to ``env.now`` and records the series samples
+passed on the way. Between discrete events the monitor looks ahead on a copy of the solver over
+a batch of poll instants (up to the next scheduled simpy event), so a quiet hour costs one
+vectorized solver call, not 360 polls; only when something trips (an alarm, a hazard, a
+procedure's wait condition) does it move the clock to that instant and act.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.atmosphere import (
+    R_SPECIES,
+    SolverError,
+    SolverOptions,
+    cda_from_leak_rate,
+    hole_area_from_diameter,
+    make_solver,
+    mixture_gas_constant,
+)
+from sim.errors import SimulationError
+from sim.results.events import EventLog
+from sim.results.series import Series, SeriesRecorder, sample_times
+from sim.scenario.load import LoadedScenario
+from sim.station import build_graph, gas_network, initial_masses
+
+__all__ = ["RunResult", "Simulation", "simulate"]
+
+SPECIES = ("N2", "O2", "CO2")
+_LOOKAHEAD_POLLS = 360
+"""Most poll instants evaluated in one look-ahead batch (1 h at the default 10 s poll)."""
+
+
+@dataclass
+class RunResult:
+    """Everything a run produced, in memory.
+
+    Attributes
+    ----------
+    status : "ok" or "failed"; a failed run (the solver could not continue) keeps what it had.
+    message : why it failed, empty when ok.
+    """
+
+    loaded: LoadedScenario
+    seed: int
+    events: EventLog
+    series: Series
+    summary: dict[str, Any]
+    status: str = "ok"
+    message: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Simulation:
+    """One run of one scenario.
+
+    Parameters
+    ----------
+    loaded : LoadedScenario
+        A validated scenario.
+    seed : int, optional
+        Overrides the scenario's seed; every random draw of the run comes from one
+        ``numpy.random.Generator`` derived from it.
+    """
+
+    def __init__(self, loaded: LoadedScenario, seed: int | None = None, *, env: simpy.Environment | None = None):
+        self.loaded = loaded
+        sc, st = loaded.scenario, loaded.station
+        self.scenario, self.station = sc, st
+        self.seed = sc.seed if seed is None else int(seed)
+        self.rng = np.random.default_rng(np.random.SeedSequence(self.seed))
+        self.env = env if env is not None else simpy.Environment()
+        self.log = EventLog()
+        self.G = build_graph(st)
+        hatch_open = {h: s == "open" for h, s in sc.initial.hatches.items()}
+        valve_open = {h: s == "open" for h, s in sc.initial.valves.items()}
+        self.net = gas_network(st, hatch_open, valve_open)
+        self.names = self.net.names
+        self.index = {n: i for i, n in enumerate(self.names)}
+        self.edge_index = {h: j for j, h in enumerate(self.net.edge_names)}
+        self.hatch_open = dict(zip(self.net.edge_names, map(bool, self.net.hatch_open), strict=True))
+        self.valve_open = dict(zip(self.net.edge_names, map(bool, self.net.valve_open), strict=True))
+        m0 = initial_masses(st)
+        self.p0 = self._pressure_of(m0)
+        options = SolverOptions(thermo=sc.solver.thermo, hatch_model=sc.solver.hatch_model)
+        self.solver = make_solver("zonal", self.net, m0, options)
+        self.end = sc.duration
+        self.recorder = SeriesRecorder(self.names, sample_times(sc.duration, sc.output.every))
+        self.poll = st.alarms.poll
+        n = len(self.names)
+        self.p_min = self.p0.copy()
+        self.p_min_t = np.zeros(n)
+        self.floor_crossed: dict[str, float] = {}
+        self.leak_cda: dict[str, float] = {}
+        self.leak_state: dict[str, dict[str, Any]] = {}
+        self.alarms_active: set[str] = set()
+        self._history: list[tuple[float, np.ndarray]] = []  # (t, p) at polls, for dP/dt
+        for sid, supply in st.gas_supply.items():
+            self.solver.add_supply(sid, np.array([supply.N2, supply.O2, 0.0]))
+        for cid, comp in (st.compartments | st.vehicles).items():
+            if comp.life_support is not None:
+                i = self.index[cid]
+                self.solver.set_scrubber(f"ls:{cid}", i, comp.life_support.co2_scrub)
+                if comp.life_support.o2_supply > 0:
+                    self.solver.set_source(f"ls:{cid}", i, np.array([0.0, comp.life_support.o2_supply, 0.0]))
+        self.failure: str | None = None
+        self.extensions: list[Any] = []
+
+    # -- the atmosphere -------------------------------------------------------------------
+    def _pressure_of(self, masses: np.ndarray) -> np.ndarray:
+        return (masses * R_SPECIES).sum(axis=1) * self.net.temperature / self.net.volume
+
+    def sync(self) -> None:
+        """Advance the atmosphere to ``env.now``, recording the series samples on the way."""
+        t = self.env.now
+        if t < self.solver.t:
+            return
+        due = self.recorder.due(t)
+        if len(due):
+            s = self.solver.sample(due)
+            self.recorder.add(s.pressure, s.partial_pressure)
+            self._observe(due, s.pressure)
+        self.solver.advance(t)
+
+    def _observe(self, times: np.ndarray, p: np.ndarray) -> None:
+        """Track minimum pressures and floor crossings over samples *p* (k, n) at *times* [s]."""
+        if not len(times):
+            return
+        k = np.argmin(p, axis=0)
+        lows = p[k, np.arange(p.shape[1])]
+        better = lows < self.p_min
+        self.p_min = np.where(better, lows, self.p_min)
+        self.p_min_t = np.where(better, times[k], self.p_min_t)
+
+    def pressures(self) -> np.ndarray:
+        """Total pressure of every compartment now [Pa] (syncs first)."""
+        self.sync()
+        return self.solver.pressure()
+
+    # -- scripted leaks and events ----------------------------------------------------------
+    def _leak_cda(self, leak) -> float:
+        i = self.index[leak.at]
+        if leak.rate is not None:
+            m0 = initial_masses(self.station)[i]
+            R = float(mixture_gas_constant(m0 / m0.sum()))
+            return float(cda_from_leak_rate(leak.rate, self.p0[i], self.net.temperature[i], R))
+        area = leak.area if leak.area is not None else float(hole_area_from_diameter(leak.diameter))
+        return leak.cd * area
+
+    def start_leak(self, leak) -> None:
+        """Open a leak now."""
+        self.sync()
+        cda = self._leak_cda(leak)
+        self.leak_cda[leak.id] = cda
+        self.leak_state[leak.id] = {"at": leak.at, "cda_m2": cda, "started": self.env.now, "scale": 1.0}
+        self.solver.add_leak(leak.id, self.index[leak.at], cda)
+        self.log.emit(self.env.now, "leak_start", leak=leak.id, at=leak.at, cda_m2=cda)
+
+    def set_leak_scale(self, leak_id: str, scale: float, cause: str) -> None:
+        """Multiply a leak's current effective area by *scale* (0 seals it)."""
+        self.sync()
+        state = self.leak_state.get(leak_id)
+        if state is None:  # not started yet: applies when it starts
+            self.leak_cda[leak_id] = self.leak_cda.get(leak_id, 1.0) * scale
+            return
+        state["cda_m2"] *= scale
+        state["scale"] *= scale
+        self.solver.set_leak_cda(leak_id, state["cda_m2"])
+        self.log.emit(self.env.now, "leak_change", leak=leak_id, cda_m2=state["cda_m2"], cause=cause)
+
+    def set_hatch(self, hatch: str, is_open: bool, by: str | None = None) -> None:
+        """Open or close a hatch now (the time it takes is the caller's business)."""
+        self.sync()
+        self.hatch_open[hatch] = is_open
+        self.solver.set_hatch_open(self.edge_index[hatch], is_open)
+        details = {"hatch": hatch, "state": "open" if is_open else "closed"}
+        if by:
+            details["by"] = by
+        self.log.emit(self.env.now, "hatch", **details)
+
+    def set_valve(self, hatch: str, is_open: bool, by: str | None = None) -> None:
+        """Open or close a hatch's equalization valve now."""
+        self.sync()
+        self.valve_open[hatch] = is_open
+        self.solver.set_valve_open(self.edge_index[hatch], is_open)
+        details = {"hatch": hatch, "state": "open" if is_open else "closed"}
+        if by:
+            details["by"] = by
+        self.log.emit(self.env.now, "valve", **details)
+
+    def _scripted(self):
+        items = []
+        for leak in self.scenario.leaks:
+            items.append((leak.start, 0, "leak", leak))
+        for i, event in enumerate(self.scenario.events):
+            items.append((event.at, 1 + i, "event", event))
+        for t, _, kind, item in sorted(items, key=lambda x: (x[0], x[1])):
+            if t > self.env.now:
+                yield self.env.timeout(t - self.env.now)
+            if kind == "leak":
+                self.start_leak(item)
+            elif item.leak is not None:
+                self.set_leak_scale(item.leak, 0.0 if item.seal else item.scale, cause="scripted")
+            elif item.hatch is not None:
+                self.set_hatch(item.hatch, item.state == "open", by="scripted")
+            else:
+                self.set_valve(item.valve, item.state == "open", by="scripted")
+
+    # -- caution and warning: the monitor ------------------------------------------------
+    def _monitor(self):
+        env = self.env
+        while True:
+            now = env.now
+            horizon = min(env.peek(), self.end)
+            polls = now + self.poll * np.arange(_LOOKAHEAD_POLLS)
+            polls = polls[(polls < horizon) | (polls == now)]
+            polls = polls[polls <= self.end]
+            trip = self._look_ahead(polls)
+            if trip is None:
+                t_next = polls[-1] + self.poll
+            else:
+                t_trip = float(polls[trip])
+                if t_trip > now:
+                    yield env.timeout(t_trip - now)
+                self.sync()
+                self._poll_now()
+                t_next = t_trip + self.poll
+            if t_next > self.end:
+                return
+            yield env.timeout(t_next - env.now)
+
+    def _look_ahead(self, polls: np.ndarray) -> int | None:
+        """Evaluate poll instants on a copy of the solver; adopt it when nothing trips.
+
+        Returns the index of the first poll at which something trips, or None.
+        """
+        due = self.recorder.due(float(polls[-1]))
+        times = np.union1d(polls, due)
+        trial = copy.deepcopy(self.solver)
+        s = trial.sample(times)
+        at_poll = np.isin(times, polls)
+        trip = self._first_trip(times[at_poll], s.pressure[at_poll], s.partial_pressure[at_poll])
+        if trip is not None:
+            return trip
+        self.solver = trial
+        in_series = np.isin(times, due)
+        self.recorder.add(s.pressure[in_series], s.partial_pressure[in_series])
+        self._observe(times, s.pressure)
+        for t, p, pp in zip(times[at_poll], s.pressure[at_poll], s.partial_pressure[at_poll], strict=True):
+            self._record_poll(float(t), p, pp)
+        return None
+
+    def _dpdt(self, t: float, p: np.ndarray) -> np.ndarray:
+        """dP/dt over the alarm window ending at *t* [Pa/s]; zeros until a window has passed."""
+        window = self.station.alarms.dpdt_window
+        for t0, p0 in reversed(self._history):
+            if t - t0 >= window - 1e-9:
+                return (p - p0) / (t - t0)
+        return np.zeros_like(p)
+
+    def _alarm_states(self, t: float, p: np.ndarray, pp: np.ndarray) -> dict[str, list[str]]:
+        a = self.station.alarms
+        dpdt = self._dpdt(t, p)
+        return {
+            "rapid_depress": [self.names[i] for i in np.flatnonzero(dpdt < a.rapid_depress)],
+            "ppCO2_high": [self.names[i] for i in np.flatnonzero(pp[:, 2] > a.ppCO2_high)],
+            "ppO2_low": [self.names[i] for i in np.flatnonzero((pp[:, 1] < a.ppO2_low) & (p > 0))],
+        }
+
+    def _first_trip(self, times: np.ndarray, p: np.ndarray, pp: np.ndarray) -> int | None:
+        """Index of the first poll at which an alarm changes or an extension wants to act."""
+        saved = list(self._history)
+        try:
+            for k, t in enumerate(times):
+                states = self._alarm_states(float(t), p[k], pp[k])
+                if {name for name, where in states.items() if where} != self.alarms_active:
+                    return k
+                if any(ext.trips(float(t), p[k], pp[k]) for ext in self.extensions):
+                    return k
+                self._push_history(float(t), p[k])
+            return None
+        finally:
+            self._history = saved
+
+    def _push_history(self, t: float, p: np.ndarray) -> None:
+        self._history.append((t, p))
+        window = self.station.alarms.dpdt_window
+        while len(self._history) > 2 and t - self._history[1][0] >= window:
+            self._history.pop(0)
+
+    def _record_poll(self, t: float, p: np.ndarray, pp: np.ndarray) -> None:
+        """Bookkeeping at a poll where nothing trips: floor crossings and dP/dt history."""
+        floor = self.station.limits.reserve_floor
+        for i in np.flatnonzero(p < floor):
+            name = self.names[i]
+            if name not in self.floor_crossed:
+                self.floor_crossed[name] = self._crossing_time(i, t, p[i], floor)
+                self.log.emit(self.floor_crossed[name], "reserve_floor", at=name, p_Pa=floor)
+        self._push_history(t, p)
+
+    def _crossing_time(self, i: int, t: float, p: float, level: float) -> float:
+        """When compartment *i* crossed *level* [Pa], interpolated from the previous poll [s]."""
+        if not self._history:
+            return t
+        t0, p_prev = self._history[-1]
+        p0 = p_prev[i]
+        if p0 <= level or p0 == p:
+            return t
+        return t0 + (t - t0) * (p0 - level) / (p0 - p)
+
+    def _poll_now(self) -> None:
+        """Act at a poll instant on the real solver state (after a look-ahead tripped)."""
+        t = self.env.now
+        p, pp = self.solver.pressure(), self.solver.partial_pressures()
+        self._observe(np.array([t]), p[None, :])
+        states = self._alarm_states(t, p, pp)
+        for name, where in states.items():
+            if where and name not in self.alarms_active:
+                self.alarms_active.add(name)
+                self.log.emit(t, "alarm", alarm=name, where=where)
+                self.on_alarm(name, where)
+            elif not where and name in self.alarms_active:
+                self.alarms_active.discard(name)
+                self.log.emit(t, "alarm_clear", alarm=name)
+        for ext in self.extensions:
+            ext.act(t, p, pp)
+        self._record_poll(t, p, pp)
+
+    def on_alarm(self, name: str, where: list[str]) -> None:
+        """Hook: an alarm went off (procedures triggered by alarms start here)."""
+
+    # -- running ------------------------------------------------------------------------
+    def run(self) -> RunResult:
+        """Run to the scenario's duration and return the result (failed runs included)."""
+        sc = self.scenario
+        self.log.emit(0.0, "run_start", scenario=sc.name, seed=self.seed, duration_s=sc.duration)
+        self.env.process(self._scripted())
+        self.start_processes()
+        self.env.process(self._monitor())
+        status, message = "ok", ""
+        try:
+            self.env.run(until=self.end)
+            self.sync()
+        except SolverError as exc:
+            status, message = "failed", f"atmosphere solver: {exc}"
+            self.log.emit(self.env.now, "run_failed", reason=message)
+        self.log.emit(self.env.now, "run_end", status=status)
+        series = self.recorder.series()
+        from sim.results.summary import build_summary
+
+        summary = build_summary(self, series, status, message)
+        return RunResult(self.loaded, self.seed, self.log, series, summary, status, message)
+
+    def start_processes(self) -> None:
+        """Hook: start crew and procedure processes."""
+
+
+def simulate(loaded: LoadedScenario, seed: int | None = None) -> RunResult:
+    """Run a loaded scenario once.
+
+    Raises
+    ------
+    SimulationError
+        Only for a defect in the scenario that validation could not see; numerical failure
+        is reported in the result's ``status``.
+    """
+    try:
+        return Simulation(loaded, seed).run()
+    except (ValueError, KeyError) as exc:  # a model inconsistency the loader should have caught
+        raise SimulationError(str(exc)) from exc
+

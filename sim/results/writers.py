@@ -1,0 +1,109 @@
+"""Writing a run directory: summary.json, events.jsonl, series.csv (and Parquet), inputs/.
+
+A run directory is built under a temporary name beside its destination and renamed into place
+only when complete, so an interrupted run leaves no directory (or the previous one) behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from sim import __version__
+from sim.engine import RunResult
+from sim.errors import UsageError
+
+__all__ = ["write_run", "write_series_csv"]
+
+
+def write_series_csv(path: Path, columns: dict[str, np.ndarray]) -> None:
+    """Write columns as CSV, floats with up to 10 significant digits (stable across platforms)."""
+    names = list(columns)
+    data = np.column_stack([columns[n] for n in names]) if names else np.zeros((0, 0))
+    with open(path, "w", encoding="utf-8", newline="\n") as fh:
+        fh.write(",".join(names) + "\n")
+        for row in data:
+            fh.write(",".join(f"{x:.10g}" for x in row) + "\n")
+
+
+def _write_parquet(path: Path, columns: dict[str, np.ndarray]) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    pq.write_table(pa.table({k: pa.array(v) for k, v in columns.items()}), path)
+
+
+def write_run(result: RunResult, out: str | Path, *, force: bool = False, fmt: str | None = None) -> Path:
+    """Write *result* as a run directory at *out*.
+
+    Parameters
+    ----------
+    force : bool
+        Replace an existing directory; otherwise an existing *out* is a :class:`UsageError`.
+    fmt : {"csv", "parquet", "both"}, optional
+        Series format; default the scenario's ``output.format``.
+    """
+    out = Path(out)
+    if out.exists() and not force:
+        raise UsageError(f"{out} exists; choose another --out or pass --force to replace it")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fmt = fmt or result.loaded.scenario.output.format
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    try:
+        with open(tmp / "summary.json", "w", encoding="utf-8") as fh:
+            json.dump(result.summary, fh, indent=2, ensure_ascii=False, allow_nan=False)
+            fh.write("\n")
+        with open(tmp / "events.jsonl", "w", encoding="utf-8", newline="\n") as fh:
+            for line in result.events.lines():
+                fh.write(line + "\n")
+        columns = result.series.columns()
+        if fmt in ("csv", "both"):
+            write_series_csv(tmp / "series.csv", columns)
+        if fmt in ("parquet", "both"):
+            _write_parquet(tmp / "series.parquet", columns)
+        for name, data in result.extra.get("files", {}).items():
+            (tmp / name).write_text(data, encoding="utf-8")
+        _write_inputs(result, tmp / "inputs")
+        if out.exists():
+            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            os.replace(out, trash / "old")
+            os.replace(tmp, out)
+            shutil.rmtree(trash, ignore_errors=True)
+        else:
+            os.replace(tmp, out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return out
+
+
+def _write_inputs(result: RunResult, inputs: Path) -> None:
+    """Copy every file the run read, and a manifest with the seed and program version."""
+    inputs.mkdir()
+    loaded = result.loaded
+    # Files keep their positions relative to one another, so the relative references inside them
+    # (station: stations/iss.yaml, procedure: ../procedures/x.yaml) resolve the same way in inputs/.
+    root = Path(os.path.commonpath([p.parent for p in loaded.files.values()])) if loaded.files else inputs
+    placed = {}
+    for role, src in loaded.files.items():
+        rel = src.relative_to(root)
+        dest = inputs / rel
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(src, dest)
+        placed[role] = rel.as_posix()
+    manifest = {
+        "program": "safehaven",
+        "version": __version__,
+        "seed": result.seed,
+        "scenario": placed.get("scenario"),
+        "files": placed,
+        "overrides": list(result.extra.get("overrides", [])),
+    }
+    with open(inputs / "manifest.json", "w", encoding="utf-8") as fh:
+        json.dump(manifest, fh, indent=2)
+        fh.write("\n")

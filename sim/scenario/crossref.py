@@ -1,0 +1,137 @@
+"""Cross-reference checks: every id a file names must exist, and the station must hang together.
+
+Each check returns located :class:`~sim.errors.Problem` records rather than raising, so that all
+problems of a file are reported together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import networkx as nx
+
+from sim.errors import Problem
+from sim.scenario.scenario_model import Scenario
+from sim.scenario.station_model import Station
+from sim.scenario.validation import did_you_mean
+from sim.scenario.yamlio import Document
+
+__all__ = ["check_scenario", "check_station"]
+
+
+def _unknown(doc: Document, loc: tuple, what: str, name: str, known: Iterable[str]) -> Problem:
+    return doc.problem(loc, f"unknown {what} '{name}'{did_you_mean(name, known)}")
+
+
+def check_station(station: Station, doc: Document, root: tuple = ()) -> list[Problem]:
+    """Problems with a station's internal references, located in *doc* under *root*."""
+    out: list[Problem] = []
+    places = set(station.compartments) | set(station.vehicles)
+    for vid in station.vehicles:
+        if vid in station.compartments:
+            out.append(doc.problem((*root, "vehicles", vid), f"id '{vid}' is already a compartment; ids must be unique"))
+    for hid, hatch in station.hatches.items():
+        a, b = hatch.between
+        for i, end in enumerate((a, b)):
+            if end not in places:
+                out.append(_unknown(doc, (*root, "hatches", hid, "between", i), "compartment", end, places))
+        if a == b:
+            out.append(doc.problem((*root, "hatches", hid, "between"), f"a hatch joins two compartments, got '{a}' twice"))
+    joined = {frozenset(h.between) for h in station.hatches.values()}
+    for vid, vehicle in station.vehicles.items():
+        if vehicle.docked_to not in places:
+            out.append(_unknown(doc, (*root, "vehicles", vid, "docked_to"), "compartment", vehicle.docked_to, places))
+        elif vehicle.docked_to == vid:
+            out.append(doc.problem((*root, "vehicles", vid, "docked_to"), "a vehicle cannot be docked to itself"))
+        elif frozenset((vid, vehicle.docked_to)) not in joined:
+            out.append(
+                doc.problem(
+                    (*root, "vehicles", vid, "docked_to"),
+                    f"no hatch joins '{vid}' and '{vehicle.docked_to}'; add one under hatches",
+                )
+            )
+    for sid, supply in station.gas_supply.items():
+        for i, target in enumerate(supply.into):
+            if target not in places:
+                out.append(_unknown(doc, (*root, "gas_supply", sid, "into", i), "compartment", target, places))
+    if len(places) > 1 and not out:
+        graph = nx.Graph()
+        graph.add_nodes_from(places)
+        graph.add_edges_from(tuple(h.between) for h in station.hatches.values())
+        for component in nx.connected_components(graph):
+            if len(component) == 1:
+                (lonely,) = component
+                section = "vehicles" if lonely in station.vehicles else "compartments"
+                out.append(doc.problem((*root, section, lonely), f"no hatch reaches '{lonely}'"))
+    return out
+
+
+def check_scenario(scenario: Scenario, station: Station, doc: Document) -> list[Problem]:
+    """Problems with a scenario's references to its station and to its own ids."""
+    out: list[Problem] = []
+    places = set(station.compartments) | set(station.vehicles)
+    hatches = station.hatches
+    leaks = {leak.id for leak in scenario.leaks}
+    crew_ids = {c.id for c in scenario.crew}
+
+    def unique(items, section: str) -> None:
+        seen: dict[str, int] = {}
+        for i, item in enumerate(items):
+            if item.id in seen:
+                out.append(doc.problem((section, i, "id"), f"duplicated id '{item.id}' (also {section}[{seen[item.id]}])"))
+            seen.setdefault(item.id, i)
+
+    unique(scenario.crew, "crew")
+    unique(scenario.leaks, "leaks")
+    for i, member in enumerate(scenario.crew):
+        if member.at not in places:
+            out.append(_unknown(doc, ("crew", i, "at"), "compartment", member.at, places))
+        if member.vehicle is not None and member.vehicle not in station.vehicles:
+            out.append(_unknown(doc, ("crew", i, "vehicle"), "vehicle", member.vehicle, station.vehicles))
+    for i, leak in enumerate(scenario.leaks):
+        if leak.at not in places:
+            out.append(_unknown(doc, ("leaks", i, "at"), "compartment", leak.at, places))
+        if leak.start > scenario.duration:
+            out.append(doc.problem(("leaks", i, "start"), "starts after the end of the scenario"))
+    for hid in scenario.initial.hatches:
+        if hid not in hatches:
+            out.append(_unknown(doc, ("initial", "hatches", hid), "hatch", hid, hatches))
+    for hid in scenario.initial.valves:
+        if hid not in hatches:
+            out.append(_unknown(doc, ("initial", "valves", hid), "hatch", hid, hatches))
+        elif hatches[hid].valve is None:
+            out.append(doc.problem(("initial", "valves", hid), f"hatch '{hid}' has no equalization valve"))
+    for i, event in enumerate(scenario.events):
+        if event.leak is not None and event.leak not in leaks:
+            out.append(_unknown(doc, ("events", i, "leak"), "leak", event.leak, leaks))
+        if event.hatch is not None and event.hatch not in hatches:
+            out.append(_unknown(doc, ("events", i, "hatch"), "hatch", event.hatch, hatches))
+        if event.valve is not None:
+            if event.valve not in hatches:
+                out.append(_unknown(doc, ("events", i, "valve"), "hatch", event.valve, hatches))
+            elif hatches[event.valve].valve is None:
+                out.append(doc.problem(("events", i, "valve"), f"hatch '{event.valve}' has no equalization valve"))
+        if event.at > scenario.duration:
+            out.append(doc.problem(("events", i, "at"), "is after the end of the scenario"))
+    for i, check in enumerate(scenario.checks):
+        of = getattr(check, "of", None)
+        if of is not None and of != "station" and of not in places:
+            out.append(_unknown(doc, ("checks", i, "of"), "compartment", of, places | {"station"}))
+        hatch = getattr(check, "hatch", None)
+        if hatch is not None and hatch not in hatches:
+            out.append(_unknown(doc, ("checks", i, "hatch"), "hatch", hatch, hatches))
+        leak = getattr(check, "leak", None)
+        if leak is not None and leak not in leaks:
+            out.append(_unknown(doc, ("checks", i, "leak"), "leak", leak, leaks))
+        crew = getattr(check, "crew", None)
+        if crew is not None and crew not in crew_ids:
+            out.append(_unknown(doc, ("checks", i, "crew"), "crew member", crew, crew_ids))
+    seats = {vid: v.seats for vid, v in station.vehicles.items()}
+    for i, member in enumerate(scenario.crew):
+        if member.vehicle in seats:
+            seats[member.vehicle] -= 1
+            if seats[member.vehicle] < 0:
+                out.append(doc.problem(("crew", i, "vehicle"), f"more crew assigned to '{member.vehicle}' than it has seats"))
+    if scenario.output.every > scenario.duration:
+        out.append(doc.problem(("output", "every"), "is longer than the scenario's duration"))
+    return out

@@ -1,0 +1,177 @@
+"""Loading station and scenario files: parse, validate, cross-check, resolve referenced files.
+
+This package is the only one that reads input files. Everything it returns is validated and in
+SI units; every problem found is raised together as one :class:`~sim.errors.InputError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sim.errors import InputError, Problem
+from sim.scenario.crossref import check_scenario, check_station
+from sim.scenario.scenario_model import Scenario
+from sim.scenario.station_model import Station
+from sim.scenario.validation import validate_document
+from sim.scenario.yamlio import Document, load_yaml, parse_yaml
+
+__all__ = ["KINDS", "LoadedScenario", "detect_kind", "load_scenario", "load_station", "validate_file"]
+
+KINDS = ("station", "scenario", "procedure", "drill")
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    """A validated scenario with its station and everything it references.
+
+    Attributes
+    ----------
+    scenario, station : the validated models (SI units).
+    path : the scenario file, or None for a scenario built in memory.
+    files : every file read, in the order read: ``{role: absolute path}`` (roles ``scenario``,
+        ``station``, ``procedure:<path as written>``).
+    procedures : validated procedures by the path string used in the scenario's ``run`` entries.
+    """
+
+    scenario: Scenario
+    station: Station
+    path: Path | None
+    files: dict[str, Path] = field(default_factory=dict)
+    procedures: dict[str, Any] = field(default_factory=dict)
+
+
+def _raise_if(problems: list[Problem]) -> None:
+    if problems:
+        raise InputError(problems)
+
+
+def load_station(path: str | Path) -> Station:
+    """Load and check a station file.
+
+    Raises
+    ------
+    InputError
+        Listing every problem, each as ``file:line: path: message``.
+    """
+    doc = load_yaml(path)
+    _expect_mapping(doc)
+    station = validate_document(Station, doc)
+    _raise_if(check_station(station, doc))
+    return station
+
+
+def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> LoadedScenario:
+    """Load a scenario file, its station file and its procedure files.
+
+    Parameters
+    ----------
+    path : str or Path
+        The scenario file.
+    overrides : list of str
+        ``PATH=VALUE`` settings applied to the scenario before validation (see
+        :func:`sim.scenario.overrides.apply_overrides`).
+    """
+    doc = load_yaml(path)
+    return scenario_from_document(doc, overrides)
+
+
+def scenario_from_document(doc: Document, overrides=()) -> LoadedScenario:
+    """Validate a parsed scenario document; see :func:`load_scenario`."""
+    _expect_mapping(doc)
+    files: dict[str, Path] = {}
+    if doc.path is not None:
+        files["scenario"] = doc.path
+    if overrides:
+        from sim.scenario.overrides import apply_overrides
+
+        doc = apply_overrides(doc, overrides)
+    scenario = validate_document(Scenario, doc)
+    if isinstance(scenario.station, str):
+        station_path = _resolve(doc, scenario.station, ("station",))
+        sdoc = load_yaml(station_path, display=str(_display(doc, scenario.station)))
+        _expect_mapping(sdoc)
+        station = validate_document(Station, sdoc)
+        _raise_if(check_station(station, sdoc))
+        files["station"] = station_path
+    else:
+        station = scenario.station
+        _raise_if(check_station(station, doc, ("station",)))
+    problems = check_scenario(scenario, station, doc)
+    procedures: dict[str, Any] = {}
+    if scenario.run:
+        from sim.scenario.procedure_load import load_run_procedures
+
+        procedures, more = load_run_procedures(scenario, station, doc, files)
+        problems += more
+    _raise_if(problems)
+    return LoadedScenario(scenario, station, doc.path, files, procedures)
+
+
+def _display(doc: Document, relative: str) -> Path:
+    """How to name a referenced file in messages: relative to where the referencing file was named."""
+    return Path(doc.file).parent / relative
+
+
+def _resolve(doc: Document, relative: str, loc: tuple) -> Path:
+    base = doc.path.parent if doc.path is not None else Path.cwd()
+    target = (base / relative).resolve()
+    if not target.is_file():
+        raise InputError(doc.problem(loc, f"no such file '{relative}' (looked for {target})"))
+    return target
+
+
+def _expect_mapping(doc: Document) -> None:
+    if not isinstance(doc.data, dict):
+        kind = "a list" if isinstance(doc.data, list) else repr(doc.data)
+        raise InputError(Problem(doc.file, 1, "", f"expected a mapping of keys to values at the top, got {kind}"))
+
+
+def detect_kind(doc: Document) -> str:
+    """Which kind of file a document is, from its top-level keys."""
+    data = doc.data if isinstance(doc.data, dict) else {}
+    if "injects" in data or "expect" in data or "scenario" in data:
+        return "drill"
+    if "phases" in data:
+        return "procedure"
+    if "compartments" in data:
+        return "station"
+    if "station" in data or "duration" in data:
+        return "scenario"
+    raise InputError(
+        Problem(doc.file, 1, "", "cannot tell the kind of file: expected a station (compartments:), a scenario "
+                "(station:, duration:), a procedure (phases:) or a drill (scenario:, injects:)")
+    )
+
+
+def validate_file(path: str | Path, kind: str | None = None) -> str:
+    """Fully check one file of any kind; returns its kind.
+
+    Raises
+    ------
+    InputError
+        Listing every problem found.
+    """
+    doc = load_yaml(path)
+    _expect_mapping(doc)
+    kind = kind or detect_kind(doc)
+    if kind == "station":
+        station = validate_document(Station, doc)
+        _raise_if(check_station(station, doc))
+    elif kind == "scenario":
+        scenario_from_document(doc)
+    elif kind == "procedure":
+        from sim.scenario.procedure_load import procedure_from_document
+
+        procedure_from_document(doc)
+    elif kind == "drill":
+        from sim.scenario.drill_load import drill_from_document
+
+        drill_from_document(doc)
+    return kind
+
+
+def parse_text(text: str, name: str = "<string>") -> Document:
+    """Parse YAML text held in memory (tests, notebooks)."""
+    return parse_yaml(text, name)

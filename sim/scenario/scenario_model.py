@@ -1,0 +1,235 @@
+"""Schema of a scenario file: a station, crew, leaks, procedures to run, scripted events, checks."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from sim.scenario.distributions import Duration
+from sim.scenario.fields import (
+    Area,
+    Id,
+    Length,
+    MassFlow,
+    NonNegTime,
+    Pressure,
+    Time,
+)
+from sim.scenario.station_model import DEFAULT_CD, Station
+
+__all__ = [
+    "Check",
+    "CrewMember",
+    "Event",
+    "Initial",
+    "Leak",
+    "Output",
+    "Physiology",
+    "RunEntry",
+    "Scenario",
+    "SolverSettings",
+]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Output(_Strict):
+    """What the run records."""
+
+    every: Time = Field(10.0, description="sampling interval of series.csv [s]")
+    format: Literal["csv", "parquet", "both"] = "csv"
+
+
+class SolverSettings(_Strict):
+    """Atmosphere solver options (see docs/atmosphere.md)."""
+
+    thermo: Literal["isothermal", "adiabatic"] = "isothermal"
+    hatch_model: Literal["merge", "orifice"] = "merge"
+
+
+class CrewMember(_Strict):
+    """One crew member: an id, roles, where they start, and how quickly they respond."""
+
+    id: Id
+    roles: list[Id] = Field(default_factory=list)
+    at: Id = Field(description="starting compartment")
+    vehicle: Id | None = Field(None, description="the vehicle assigned to them, if any")
+    response: Duration = Field(0.0, description="delay before they act on a procedure [s]")
+    speed: float = Field(1.0, gt=0, le=10, description="movement speed factor (2 = twice as fast)")
+
+
+class Leak(_Strict):
+    """A hole to vacuum, given by exactly one of rate, area or diameter."""
+
+    id: Id
+    at: Id
+    rate: MassFlow | None = Field(None, description="leak rate at the compartment's start pressure [kg/s]")
+    area: Area | None = Field(None, description="hole area [m^2]")
+    diameter: Length | None = Field(None, description="hole diameter [m]")
+    cd: float = Field(DEFAULT_CD, gt=0, le=1, description="discharge coefficient (area/diameter only)")
+    start: NonNegTime = Field(0.0, description="when the leak begins [s]")
+
+    @model_validator(mode="after")
+    def _one_size(self):
+        given = [k for k in ("rate", "area", "diameter") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"a leak needs exactly one of rate, area or diameter, got {len(given)}")
+        if self.rate is not None and "cd" in self.model_fields_set:
+            raise ValueError("cd applies to a leak given by area or diameter, not by rate")
+        return self
+
+
+class RunEntry(_Strict):
+    """A procedure to run, at a time or when an alarm sounds."""
+
+    procedure: str = Field(description="path of a procedure file, relative to the scenario file")
+    at: NonNegTime | None = None
+    on: Literal["rapid_depress", "ppCO2_high", "ppO2_low"] | None = None
+    bind: dict[Id, list[Id]] | None = Field(None, description="role -> crew ids; default: crew by their roles")
+
+    @model_validator(mode="after")
+    def _one_trigger(self):
+        if (self.at is None) == (self.on is None):
+            raise ValueError("a run entry needs exactly one of 'at' (a time) or 'on' (an alarm)")
+        return self
+
+
+class Event(_Strict):
+    """A scripted fact on the timeline: a leak changes, a hatch or valve changes state by itself."""
+
+    at: NonNegTime
+    leak: Id | None = None
+    scale: float | None = Field(None, ge=0, description="multiply the leak's area by this")
+    seal: bool | None = None
+    hatch: Id | None = None
+    valve: Id | None = None
+    state: Literal["open", "closed"] | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self):
+        targets = [k for k in ("leak", "hatch", "valve") if getattr(self, k) is not None]
+        if len(targets) != 1:
+            raise ValueError("an event names exactly one of leak, hatch or valve")
+        if self.leak is not None and (self.scale is None) == (self.seal is None):
+            raise ValueError("a leak event needs exactly one of 'scale' or 'seal'")
+        if self.leak is None and self.state is None:
+            raise ValueError("a hatch or valve event needs 'state: open' or 'state: closed'")
+        if self.leak is None and (self.scale is not None or self.seal is not None):
+            raise ValueError("'scale' and 'seal' apply to leak events only")
+        if self.leak is not None and self.state is not None:
+            raise ValueError("'state' applies to hatch and valve events only")
+        return self
+
+
+class _Check(_Strict):
+    name: str | None = None
+
+
+class AllCrewInShelter(_Check):
+    expect: Literal["all_crew_in_shelter"]
+    within: NonNegTime
+
+
+class CrewInShelter(_Check):
+    expect: Literal["crew_in_shelter"]
+    crew: Id
+    within: NonNegTime
+
+
+class MinPressure(_Check):
+    expect: Literal["min_pressure"]
+    of: Id = Field(description="a compartment id, or 'station' for every compartment")
+    above: Pressure
+
+
+class HatchClosed(_Check):
+    expect: Literal["hatch_closed"]
+    hatch: Id
+    within: NonNegTime
+
+
+class NobodyIncapacitated(_Check):
+    expect: Literal["nobody_incapacitated"]
+
+
+class NobodyImpaired(_Check):
+    expect: Literal["nobody_impaired"]
+
+
+class OutcomeIs(_Check):
+    expect: Literal["outcome"]
+    is_: str = Field(alias="is")
+
+
+class TreserveAbove(_Check):
+    expect: Literal["treserve_above"]
+    of: Id = "station"
+    above: NonNegTime
+
+
+class LeakRepaired(_Check):
+    expect: Literal["leak_repaired"]
+    leak: Id
+    within: NonNegTime
+
+
+Check = Annotated[
+    AllCrewInShelter
+    | CrewInShelter
+    | MinPressure
+    | HatchClosed
+    | NobodyIncapacitated
+    | NobodyImpaired
+    | OutcomeIs
+    | TreserveAbove
+    | LeakRepaired,
+    Field(discriminator="expect"),
+]
+
+
+class Initial(_Strict):
+    """Hatch and valve states at t = 0 that differ from the station file."""
+
+    hatches: dict[Id, Literal["open", "closed"]] = Field(default_factory=dict)
+    valves: dict[Id, Literal["open", "closed"]] = Field(default_factory=dict)
+
+
+class Physiology(_Strict):
+    """Crew metabolism and the threshold-and-time hazard model (sources in docs/crew.md).
+
+    A person becomes impaired after ``impaired_after`` of continuous exposure to ppO2 below
+    ``ppO2_impaired``, and incapacitated after ``incapacitated_after`` below ``ppO2_incapacitated``
+    or after ``vacuum_after`` below the total pressure ``p_incapacitated``.
+    """
+
+    o2_consumption: MassFlow = Field(0.84 / 86400, description="O2 per person [kg/s] (0.84 kg/day, NASA baseline)")
+    co2_production: MassFlow = Field(1.0 / 86400, description="CO2 per person [kg/s] (1.0 kg/day, NASA baseline)")
+    ppO2_impaired: Pressure = Field(12_000.0, description="ppO2 below which impairment begins [Pa] (~15,000 ft)")
+    impaired_after: NonNegTime = Field(60.0, description="exposure before impairment [s]")
+    ppO2_incapacitated: Pressure = Field(8_000.0, description="ppO2 below which incapacitation follows [Pa] (~25,000 ft)")
+    incapacitated_after: NonNegTime = Field(180.0, description="time of useful consciousness at that ppO2 [s]")
+    p_incapacitated: Pressure = Field(6_300.0, description="total pressure below which incapacitation follows [Pa] (Armstrong limit)")
+    vacuum_after: NonNegTime = Field(15.0, description="time of useful consciousness below that pressure [s]")
+    impaired_speed: float = Field(0.5, gt=0, le=1, description="movement speed factor when impaired")
+
+
+class Scenario(_Strict):
+    """A whole scenario file."""
+
+    name: str
+    description: str | None = None
+    station: str | Station = Field(description="path of a station file relative to this file, or a station")
+    duration: Time
+    seed: int = Field(0, ge=0, lt=2**63)
+    output: Output = Field(default_factory=Output)
+    solver: SolverSettings = Field(default_factory=SolverSettings)
+    initial: Initial = Field(default_factory=Initial)
+    crew: list[CrewMember] = Field(default_factory=list)
+    physiology: Physiology = Field(default_factory=Physiology)
+    leaks: list[Leak] = Field(default_factory=list)
+    run: list[RunEntry] = Field(default_factory=list)
+    events: list[Event] = Field(default_factory=list)
+    checks: list[Check] = Field(default_factory=list)

@@ -1,0 +1,173 @@
+"""Quantities with units at the edge, SI inside.
+
+Every physical value in a file is a bare number in SI or a string such as ``"760 mmHg"``,
+``"2 lb/day"`` or ``"90 min"``. :func:`to_si` parses it with pint and converts it to the SI unit of
+the expected *kind*; a value of the wrong dimension raises :class:`UnitError`, whose message names
+what was expected, e.g. ``expected a volume, got 5 kg``.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from dataclasses import dataclass
+
+__all__ = ["KINDS", "Kind", "UnitError", "format_quantity", "to_si", "unit_registry"]
+
+
+class UnitError(ValueError):
+    """A quantity that cannot be read, or whose dimension is wrong for its field."""
+
+
+@dataclass(frozen=True)
+class Kind:
+    """A physical kind of field: its name in messages, SI unit and pint dimensionality."""
+
+    name: str
+    si_unit: str
+    dimensionality: str
+
+
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind("pressure", "Pa", "[mass] / [length] / [time] ** 2"),
+        Kind("volume", "m**3", "[length] ** 3"),
+        Kind("area", "m**2", "[length] ** 2"),
+        Kind("length", "m", "[length]"),
+        Kind("time", "s", "[time]"),
+        Kind("temperature", "K", "[temperature]"),
+        Kind("mass", "kg", "[mass]"),
+        Kind("mass flow", "kg/s", "[mass] / [time]"),
+        Kind("pressure rate", "Pa/s", "[mass] / [length] / [time] ** 3"),
+        Kind("volume flow", "m**3/s", "[length] ** 3 / [time]"),
+        Kind("dimensionless", "", ""),
+    )
+}
+
+_ARTICLE = {"area": "an area", "time": "a time", "temperature": "a temperature", "mass": "a mass"}
+
+
+@functools.cache
+def unit_registry():
+    """The one pint registry, created on first use (importing Safehaven does no work)."""
+    import pint
+
+    ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
+    ureg.formatter.default_format = "~"
+    return ureg
+
+
+def _describe(kind: str) -> str:
+    return _ARTICLE.get(kind, f"a {kind}")
+
+
+def to_si(value: object, kind: str) -> float:
+    """Convert a number or a string with a unit to a float in the SI unit of *kind*.
+
+    Parameters
+    ----------
+    value : float, int or str
+        A bare number (taken as already SI) or a string ``"<number> <unit>"``.
+    kind : str
+        One of :data:`KINDS`, e.g. ``"pressure"`` (-> [Pa]) or ``"time"`` (-> [s]).
+
+    Returns
+    -------
+    float
+        The value in SI units.
+
+    Raises
+    ------
+    UnitError
+        If the text is not a quantity, the unit is unknown, or the dimension is not *kind*'s.
+
+    Examples
+    --------
+    >>> round(to_si("760 mmHg", "pressure"), 1)
+    101325.0
+    >>> to_si("90 min", "time")
+    5400.0
+    """
+    spec = KINDS[kind]
+    if isinstance(value, bool):
+        raise UnitError(f"expected {_describe(kind)}, got {value!r}")
+    if isinstance(value, int | float):
+        result = float(value)
+    elif isinstance(value, str):
+        result = _parse(value, spec)
+    else:
+        raise UnitError(f"expected {_describe(kind)} (a number or a string with a unit), got {type(value).__name__}")
+    if not math.isfinite(result):
+        raise UnitError(f"expected a finite {spec.name}, got {value!r}")
+    return result
+
+
+# Characters a quantity may contain; anything else (quotes, brackets, commas) is refused before pint
+# sees it, so pint's expression parser only ever receives arithmetic on numbers and unit names.
+_QUANTITY_TEXT = re.compile(r"[0-9A-Za-z_ .+\-*/^()%°µ]+")
+
+
+def _parse(text: str, spec: Kind) -> float:
+    ureg = unit_registry()
+    stripped = text.strip()
+    if not stripped or len(stripped) > 100:
+        raise UnitError(f"expected {_describe(spec.name)} such as '{_example(spec.name)}', got {text!r}")
+    if not _QUANTITY_TEXT.fullmatch(stripped) or "__" in stripped:
+        raise UnitError(f"cannot read {text!r} as {_describe(spec.name)}: not a number with a unit")
+    try:
+        quantity = ureg.Quantity(stripped)
+    except Exception as exc:  # pint raises many types (even AssertionError) for malformed text
+        raise UnitError(f"cannot read {text!r} as {_describe(spec.name)}: {_pint_reason(exc)}") from None
+    if not isinstance(quantity, ureg.Quantity):  # a bare number written as a string
+        quantity = ureg.Quantity(float(quantity), "")
+    if quantity.dimensionality != ureg.parse_expression(spec.si_unit or "1").dimensionality:
+        raise UnitError(f"expected {_describe(spec.name)}, got {stripped}")
+    magnitude = quantity.to(spec.si_unit or "1").magnitude
+    try:
+        return float(magnitude)
+    except (TypeError, ValueError):
+        raise UnitError(f"expected {_describe(spec.name)}, got {stripped}") from None
+
+
+def _pint_reason(exc: Exception) -> str:
+    import pint
+
+    if isinstance(exc, pint.errors.UndefinedUnitError):
+        return f"unknown unit {', '.join(exc.unit_names) if isinstance(exc.unit_names, tuple) else exc.unit_names!s}"
+    return "not a number with a unit"
+
+
+def _example(kind: str) -> str:
+    return {
+        "pressure": "101.3 kPa",
+        "volume": "75 m^3",
+        "area": "1 cm^2",
+        "length": "2 mm",
+        "time": "90 min",
+        "temperature": "295 K",
+        "mass": "20 kg",
+        "mass flow": "2 lb/day",
+        "pressure rate": "-1 mmHg/min",
+        "volume flow": "20 m^3/h",
+    }.get(kind, "1")
+
+
+def format_quantity(value: float, kind: str) -> str:
+    """A short human-readable rendering of an SI value, for terminal output."""
+    if kind == "pressure":
+        return f"{value / 1000:.2f} kPa"
+    if kind == "time":
+        return format_duration(value)
+    return f"{value:g} {KINDS[kind].si_unit}"
+
+
+def format_duration(seconds: float) -> str:
+    """``hh:mm:ss`` for a time in [s] (``inf`` and negative times rendered readably)."""
+    if not math.isfinite(seconds):
+        return "never" if seconds > 0 else "-inf"
+    sign = "-" if seconds < 0 else ""
+    total = round(abs(seconds))
+    return f"{sign}{total // 3600:02d}:{total % 3600 // 60:02d}:{total % 60:02d}"
+
