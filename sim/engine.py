@@ -72,17 +72,23 @@ class Simulation:
     ----------
     loaded : LoadedScenario
         A validated scenario.
-    seed : int, optional
+    seed : int or numpy.random.SeedSequence, optional
         Overrides the scenario's seed; every random draw of the run comes from one
-        ``numpy.random.Generator`` derived from it.
+        ``numpy.random.Generator`` derived from it. A sweep passes
+        ``SeedSequence(root, spawn_key=(run_id,))`` so that any run can be reproduced alone.
     """
 
     def __init__(self, loaded: LoadedScenario, seed: int | None = None, *, env: simpy.Environment | None = None):
         self.loaded = loaded
         sc, st = loaded.scenario, loaded.station
         self.scenario, self.station = sc, st
-        self.seed = sc.seed if seed is None else int(seed)
-        self.rng = np.random.default_rng(np.random.SeedSequence(self.seed))
+        if isinstance(seed, np.random.SeedSequence):
+            self.seed_sequence = seed
+        else:
+            self.seed_sequence = np.random.SeedSequence(sc.seed if seed is None else int(seed))
+        self.seed = int(self.seed_sequence.entropy)
+        self.spawn_key = tuple(int(k) for k in self.seed_sequence.spawn_key)
+        self.rng = np.random.default_rng(self.seed_sequence)
         self.env = env if env is not None else simpy.Environment()
         self.log = EventLog()
         self.G = build_graph(st)
@@ -347,7 +353,8 @@ class Simulation:
     def run(self) -> RunResult:
         """Run to the scenario's duration and return the result (failed runs included)."""
         sc = self.scenario
-        self.log.emit(0.0, "run_start", scenario=sc.name, seed=self.seed, duration_s=sc.duration)
+        self.log.emit(0.0, "run_start", scenario=sc.name, seed=self.seed, spawn_key=list(self.spawn_key),
+                      duration_s=sc.duration)
         self.env.process(self._scripted())
         self.start_processes()
         self.env.process(self._monitor())

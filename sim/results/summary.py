@@ -49,6 +49,7 @@ def build_summary(sim: Simulation, series: Series, status: str, message: str) ->
     summary: dict[str, Any] = {
         "scenario": sc.name,
         "seed": sim.seed,
+        "spawn_key": list(sim.spawn_key),
         "version": __version__,
         "status": status,
         "message": message,

@@ -83,15 +83,20 @@ def scenario_from_document(doc: Document, overrides=()) -> LoadedScenario:
     files: dict[str, Path] = {}
     if doc.path is not None:
         files["scenario"] = doc.path
-    if overrides:
-        from sim.scenario.overrides import apply_overrides
+    from sim.scenario.overrides import apply_overrides, split_station_overrides
 
-        doc = apply_overrides(doc, overrides)
+    own, station_overrides = split_station_overrides(overrides)
+    if isinstance(doc.data.get("station"), dict):
+        own, station_overrides = list(overrides), []
+    if own:
+        doc = apply_overrides(doc, own)
     scenario = validate_document(Scenario, doc)
     if isinstance(scenario.station, str):
         station_path = _resolve(doc, scenario.station, ("station",))
         sdoc = load_yaml(station_path, display=str(_display(doc, scenario.station)))
         _expect_mapping(sdoc)
+        if station_overrides:
+            sdoc = apply_overrides(sdoc, station_overrides, prefix="station.")
         station = validate_document(Station, sdoc)
         _raise_if(check_station(station, sdoc))
         files["station"] = station_path

@@ -73,6 +73,8 @@ class Document:
     data: Any
     lines: dict[Loc, int] = field(default_factory=dict)
     path: Path | None = None
+    origins: dict[Loc, str] = field(default_factory=dict)
+    """Paths whose value came from elsewhere (``--set PATH=VALUE``) -> where, for messages."""
 
     def line_of(self, loc: Loc) -> int:
         """Line of *loc*, or of its nearest ancestor that has one (1 for the root)."""
@@ -84,7 +86,11 @@ class Document:
         return self.lines.get((), 1)
 
     def problem(self, loc: Loc, message: str) -> Problem:
-        """A :class:`Problem` located at *loc* in this document."""
+        """A :class:`Problem` located at *loc* in this document (or at the ``--set`` that set it)."""
+        loc = tuple(loc)
+        for i in range(len(loc), 0, -1):
+            if loc[:i] in self.origins:
+                return Problem(self.origins[loc[:i]], 0, format_path(loc), message)
         return Problem(self.file, self.line_of(loc), format_path(loc), message)
 
 
