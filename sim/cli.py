@@ -155,8 +155,9 @@ def _cmd_graph(args) -> int:
     else:
         station, initial = load_station(args.file), None
     if args.json:
-        from sim.station import build_graph
         import networkx as nx
+
+        from sim.station import build_graph
 
         print(json.dumps(nx.node_link_data(build_graph(station), edges="edges"), indent=2, default=str))
     else:

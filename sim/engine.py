@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -32,7 +33,9 @@ from sim.atmosphere import (
     make_solver,
     mixture_gas_constant,
 )
+from sim.crew import INCAPACITATED, CrewMember, HazardMonitor, Mover
 from sim.errors import SimulationError
+from sim.procedures.lookup import StateLookup
 from sim.results.events import EventLog
 from sim.results.series import Series, SeriesRecorder, sample_times
 from sim.scenario.load import LoadedScenario
@@ -63,6 +66,38 @@ class RunResult:
     status: str = "ok"
     message: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+class Watchers:
+    """Events waiting for a predicate of the atmosphere, checked at every alarm poll."""
+
+    def __init__(self):
+        self.items: list[tuple[Any, simpy.Event]] = []
+
+    def begin_scan(self) -> None:
+        """Nothing to copy: predicates are pure."""
+
+    def trips(self, t: float, p: np.ndarray, pp: np.ndarray) -> bool:
+        """Whether any waiting predicate holds at this poll."""
+        return any(pred(t, p, pp) for pred, event in self.items if not event.triggered)
+
+    def adopt(self, times, p, pp) -> None:
+        """Nothing to keep."""
+
+    def act(self, t: float, p: np.ndarray, pp: np.ndarray) -> None:
+        """Fire the events whose predicates hold now."""
+        keep = []
+        for pred, event in self.items:
+            if event.triggered:
+                continue
+            if pred(t, p, pp):
+                event.succeed()
+            else:
+                keep.append((pred, event))
+        self.items = keep
+
+    def summarize(self, summary: dict) -> None:
+        """Nothing to add."""
 
 
 class Simulation:
@@ -124,7 +159,25 @@ class Simulation:
                 if comp.life_support.o2_supply > 0:
                     self.solver.set_source(f"ls:{cid}", i, np.array([0.0, comp.life_support.o2_supply, 0.0]))
         self.failure: str | None = None
-        self.extensions: list[Any] = []
+        # crew and procedures
+        self.crew: dict[str, CrewMember] = {}
+        self.mover = Mover(self)
+        for c in sc.crew:
+            self.crew[c.id] = CrewMember(
+                id=c.id, roles=tuple(c.roles), home=c.at, location=c.at, vehicle=c.vehicle, speed=c.speed,
+                response=c.response, resource=simpy.Resource(self.env, capacity=1),
+            )
+            self._breathe(self.crew[c.id])
+        self.watchers = Watchers()
+        self.extensions: list[Any] = [HazardMonitor(self), self.watchers] if self.crew else [self.watchers]
+        self.procedure_runs: list[Any] = []
+        self.started_entries: set[int] = set()
+        self.departed: set[str] = set()
+        self.departed_hatches: set[str] = set()
+        self.leak_detected: dict[str, tuple[float, str]] = {}
+        self.leak_isolated: dict[str, float] = {}
+        self.leak_repaired: dict[str, float] = {}
+        self.treserve_first: tuple[float, float] | None = None
 
     # -- the atmosphere -------------------------------------------------------------------
     def _pressure_of(self, masses: np.ndarray) -> np.ndarray:
@@ -175,6 +228,7 @@ class Simulation:
         self.leak_state[leak.id] = {"at": leak.at, "cda_m2": cda, "started": self.env.now, "scale": 1.0}
         self.solver.add_leak(leak.id, self.index[leak.at], cda)
         self.log.emit(self.env.now, "leak_start", leak=leak.id, at=leak.at, cda_m2=cda)
+        self._check_isolation()
 
     def set_leak_scale(self, leak_id: str, scale: float, cause: str) -> None:
         """Multiply a leak's current effective area by *scale* (0 seals it)."""
@@ -197,6 +251,8 @@ class Simulation:
         if by:
             details["by"] = by
         self.log.emit(self.env.now, "hatch", **details)
+        self.mover.notify_hatch_change()
+        self._check_isolation()
 
     def set_valve(self, hatch: str, is_open: bool, by: str | None = None) -> None:
         """Open or close a hatch's equalization valve now."""
@@ -259,16 +315,32 @@ class Simulation:
         trial = copy.deepcopy(self.solver)
         s = trial.sample(times)
         at_poll = np.isin(times, polls)
-        trip = self._first_trip(times[at_poll], s.pressure[at_poll], s.partial_pressure[at_poll])
+        tp, p, pp = times[at_poll], s.pressure[at_poll], s.partial_pressure[at_poll]
+        trip = self._first_trip(tp, p, pp)
         if trip is not None:
+            # what came before the trip still happened: keep its bookkeeping (the real solver
+            # recomputes the same states when it syncs to the trip)
+            self._commit_polls(tp[:trip], p[:trip], pp[:trip])
             return trip
         self.solver = trial
         in_series = np.isin(times, due)
         self.recorder.add(s.pressure[in_series], s.partial_pressure[in_series])
         self._observe(times, s.pressure)
-        for t, p, pp in zip(times[at_poll], s.pressure[at_poll], s.partial_pressure[at_poll], strict=True):
-            self._record_poll(float(t), p, pp)
+        self._commit_polls(tp, p, pp)
         return None
+
+    def _commit_polls(self, times: np.ndarray, p: np.ndarray, pp: np.ndarray) -> None:
+        """Record polls at which nothing tripped: floor crossings, dP/dt history, extensions."""
+        if not len(times):
+            return
+        for ext in self.extensions:
+            ext.begin_scan()
+        for t, pk, ppk in zip(times, p, pp, strict=True):
+            for ext in self.extensions:
+                ext.trips(float(t), pk, ppk)
+            self._record_poll(float(t), pk, ppk)
+        for ext in self.extensions:
+            ext.adopt(times, p, pp)
 
     def _dpdt(self, t: float, p: np.ndarray) -> np.ndarray:
         """dP/dt over the alarm window ending at *t* [Pa/s]; zeros until a window has passed."""
@@ -290,6 +362,8 @@ class Simulation:
     def _first_trip(self, times: np.ndarray, p: np.ndarray, pp: np.ndarray) -> int | None:
         """Index of the first poll at which an alarm changes or an extension wants to act."""
         saved = list(self._history)
+        for ext in self.extensions:
+            ext.begin_scan()
         try:
             for k, t in enumerate(times):
                 states = self._alarm_states(float(t), p[k], pp[k])
@@ -347,7 +421,176 @@ class Simulation:
         self._record_poll(t, p, pp)
 
     def on_alarm(self, name: str, where: list[str]) -> None:
-        """Hook: an alarm went off (procedures triggered by alarms start here)."""
+        """Start the procedures whose run entry waits for this alarm (each once)."""
+        for k, entry in enumerate(self.scenario.run):
+            if entry.on == name and k not in self.started_entries:
+                self._start_procedure(k)
+        for leak_id, state in self.leak_state.items():
+            if name == "rapid_depress" and leak_id not in self.leak_detected:
+                self.leak_detected[leak_id] = (self.env.now, "alarm")
+
+    # -- crew ------------------------------------------------------------------------------
+    def _breathe(self, member: CrewMember) -> None:
+        ph = self.scenario.physiology
+        rates = np.array([0.0, -ph.o2_consumption, ph.co2_production])
+        self.solver.set_source(f"crew:{member.id}", self.index[member.location], rates)
+
+    def relocate(self, member: CrewMember, place: str, via: str | None = None) -> None:
+        """*member* is now in *place* (they breathe there from now on)."""
+        self.sync()
+        member.location = place
+        self._breathe(member)
+        self.log.emit(self.env.now, "move", crew=member.id, to=place, via=via)
+        node = self.G.nodes[place]
+        if node.get("shelter") and member.sheltered_at is None:
+            member.sheltered_at = self.env.now
+            self.log.emit(self.env.now, "in_shelter", crew=member.id, vehicle=place)
+        self._check_isolation()
+
+    def set_status(self, member: CrewMember, status: str, cause: str) -> None:
+        """Change a member's status; an incapacitated member stops whatever they were doing."""
+        from sim.crew import _SEVERITY
+
+        member.status = status
+        if _SEVERITY[status] > _SEVERITY[member.worst_status]:
+            member.worst_status = status
+        self.log.emit(self.env.now, "status", crew=member.id, status=status, at=member.location, cause=cause)
+        if status == INCAPACITATED and member.task is not None and member.task.is_alive:
+            if member.task is not self.env.active_process:
+                member.task.interrupt("incapacitated")
+
+    def undock(self, vehicle: str) -> None:
+        """A vehicle leaves with whoever is aboard; its hatch is closed for good."""
+        self.sync()
+        aboard = [m for m in self.crew.values() if m.location == vehicle and m.aboard is None]
+        for m in aboard:
+            m.aboard = vehicle
+            m.activity = f"departed in {vehicle}"
+        self.departed.add(vehicle)
+        for hid, hatch in self.station.hatches.items():
+            if vehicle in hatch.between:
+                self.departed_hatches.add(hid)
+        self.log.emit(self.env.now, "undock", vehicle=vehicle, crew=[m.id for m in aboard])
+
+    def _check_isolation(self) -> None:
+        """Record when each active leak's zone (through open hatches) first holds no crew."""
+        if not self.leak_state:
+            return
+        from sim.station import zones as station_zones
+
+        groups = station_zones(self.G, lambda h: self.hatch_open[h])
+        where = {m.location for m in self.crew.values() if m.aboard is None}
+        for leak_id, state in self.leak_state.items():
+            if leak_id in self.leak_isolated or state["cda_m2"] == 0:
+                continue
+            zone = next(g for g in groups if state["at"] in g)
+            if not zone & where and len(zone) < len(self.names):
+                self.leak_isolated[leak_id] = self.env.now
+                self.log.emit(self.env.now, "leak_isolated", leak=leak_id, zone=sorted(zone))
+
+    # -- what procedures wait on -------------------------------------------------------------
+    def watch(self, predicate) -> simpy.Event:
+        """An event that fires at the first alarm poll where ``predicate(t, p, pp)`` holds.
+
+        It fires at once when the predicate already holds now.
+        """
+        event = self.env.event()
+        self.sync()
+        if predicate(self.env.now, self.solver.pressure(), self.solver.partial_pressures()):
+            event.succeed()
+        else:
+            self.watchers.items.append((predicate, event))
+        return event
+
+    def watch_condition(self, condition, run) -> simpy.Event:
+        """An event that fires when a procedure's condition first holds."""
+        from sim.procedures.conditions import ConditionRuntimeError
+
+        def predicate(t, p, pp):
+            try:
+                return bool(condition.evaluate(StateLookup(self, run, t, p, pp, self._dpdt(t, p))))
+            except ConditionRuntimeError:
+                return False
+
+        return self.watch(predicate)
+
+    def live_lookup(self, run) -> StateLookup:
+        """Condition lookup over the state now."""
+        self.sync()
+        p = self.solver.pressure()
+        return StateLookup(self, run, self.env.now, p, self.solver.partial_pressures(), self._dpdt(self.env.now, p))
+
+    def dpdt_now(self) -> np.ndarray:
+        """dP/dt of every compartment now, as the alarm system computes it [Pa/s]."""
+        self.sync()
+        return self._dpdt(self.env.now, self.solver.pressure())
+
+    def record_measurement(self, run, step, readings: dict[str, float], by: str | None) -> None:
+        """Log a gauge reading; the first one sets the summary's Treserve at first measurement."""
+        t = self.env.now
+        self.log.emit(t, "measure", procedure=run.label, of=step.of, what=step.what, value=readings[step.what],
+                      dpdt_Pa_s=readings["dpdt"], treserve_s=readings["treserve"], variable=step.as_, by=by)
+        if self.treserve_first is None and step.what in ("dpdt", "treserve"):
+            self.treserve_first = (t, readings["treserve"])
+        if readings["dpdt"] < 0:
+            from sim.station import zones as station_zones
+
+            groups = station_zones(self.G, lambda h: self.hatch_open[h])
+            measured = set(self.names) if step.of == "station" else next(g for g in groups if step.of in g)
+            for leak_id, state in self.leak_state.items():
+                if leak_id not in self.leak_detected and state["at"] in measured and state["cda_m2"] > 0:
+                    self.leak_detected[leak_id] = (t, "measurement")
+
+    def set_supply(self, supply: str, into: str, rate: float, by: str | None = None) -> None:
+        """Start (rate > 0) or stop a make-up gas flow from *supply* into *into* [kg/s]."""
+        self.sync()
+        self.solver.set_supply_flow(supply, self.index[into], rate)
+        kind = "repress_start" if rate > 0 else "repress_stop"
+        self.log.emit(self.env.now, kind, supply=supply, into=into, rate_kg_s=rate, by=by)
+
+    def supply_empty(self, supply: str) -> bool:
+        """Whether a gas supply has nothing left."""
+        return float(np.sum(self.solver.supply_remaining(supply))) <= 0.0
+
+    def _start_procedure(self, k: int) -> None:
+        from sim.procedures.runner import ProcedureRun
+
+        entry = self.scenario.run[k]
+        self.started_entries.add(k)
+        run = ProcedureRun(self, self.loaded.procedures[entry.procedure], entry, label=f"{k}:{Path(entry.procedure).stem}")
+        self.procedure_runs.append(run)
+        self.env.process(run.process())
+
+    def _start_at(self, k: int, t: float):
+        if t > self.env.now:
+            yield self.env.timeout(t - self.env.now)
+        if k not in self.started_entries:
+            self._start_procedure(k)
+
+    def outcome(self) -> str:
+        """The run's outcome, the first that applies of:
+
+        ``crew_incapacitated``, ``evacuated`` (a vehicle left with crew), ``crew_impaired``,
+        ``sheltering`` (someone is in a shelter vehicle with its hatch closed at the end),
+        ``resumed`` (crew sheltered during the run and are out again), ``procedures_done``,
+        ``procedures_running``, ``completed`` (no crew procedures: a pure atmosphere run).
+        """
+        crew = list(self.crew.values())
+        if any(m.worst_status == INCAPACITATED for m in crew):
+            return "crew_incapacitated"
+        if any(m.aboard for m in crew):
+            return "evacuated"
+        if any(m.worst_status == "impaired" for m in crew):
+            return "crew_impaired"
+        closed_in = [m for m in crew if self.G.nodes[m.location].get("shelter")
+                     and not any(self.hatch_open[h] for _, _, h in self.G.edges(m.location, keys=True))]
+        if closed_in:
+            return "sheltering"
+        if any(m.sheltered_at is not None for m in crew):
+            return "resumed"
+        if self.procedure_runs:
+            return "procedures_done" if all(r.status == "done" for r in self.procedure_runs) else "procedures_running"
+        return "completed"
 
     # -- running ------------------------------------------------------------------------
     def run(self) -> RunResult:
@@ -373,7 +616,10 @@ class Simulation:
         return RunResult(self.loaded, self.seed, self.log, series, summary, status, message)
 
     def start_processes(self) -> None:
-        """Hook: start crew and procedure processes."""
+        """Start the procedures that run at a time (alarm-triggered ones start in on_alarm)."""
+        for k, entry in enumerate(self.scenario.run):
+            if entry.at is not None:
+                self.env.process(self._start_at(k, entry.at))
 
 
 def simulate(loaded: LoadedScenario, seed: int | None = None) -> RunResult:

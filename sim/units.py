@@ -107,6 +107,13 @@ def to_si(value: object, kind: str) -> float:
 # Characters a quantity may contain; anything else (quotes, brackets, commas) is refused before pint
 # sees it, so pint's expression parser only ever receives arithmetic on numbers and unit names.
 _QUANTITY_TEXT = re.compile(r"[0-9A-Za-z_ .+\-*/^()%°µ]+")
+# The shape pint is then given: one number, then unit names joined by '*', '/', spaces or brackets,
+# each with at most a two-digit integer power. Pint computes integer powers exactly, so without this
+# a text such as "9^9^9 Pa" would hang the program; a unit with no number ("m^3") is refused too.
+_QUANTITY_SHAPE = re.compile(
+    r"[-+]?(?:(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|(?i:inf|nan)(?![A-Za-z]))"
+    r"(?:(?:[A-Za-z_%°µ][A-Za-z0-9_%°µ]*+(?:\s*(?:\^|\*\*)\s*[-+]?[0-9]{1,2}(?![0-9]))?|[\s*/()])*+)"
+)
 
 
 def _parse(text: str, spec: Kind) -> float:
@@ -114,7 +121,7 @@ def _parse(text: str, spec: Kind) -> float:
     stripped = text.strip()
     if not stripped or len(stripped) > 100:
         raise UnitError(f"expected {_describe(spec.name)} such as '{_example(spec.name)}', got {text!r}")
-    if not _QUANTITY_TEXT.fullmatch(stripped) or "__" in stripped:
+    if not _QUANTITY_TEXT.fullmatch(stripped) or "__" in stripped or not _QUANTITY_SHAPE.fullmatch(stripped):
         raise UnitError(f"cannot read {text!r} as {_describe(spec.name)}: not a number with a unit")
     try:
         quantity = ureg.Quantity(stripped)

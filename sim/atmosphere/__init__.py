@@ -21,13 +21,13 @@ from .registry import SOLVERS, make_solver
 from .zonal import ZonalSolver
 
 __all__ = [
-    "AtmosphereSolver",
     "GAMMA",
-    "GasNetwork",
-    "Ledger",
     "R_SPECIES",
     "SOLVERS",
     "SPECIES",
+    "AtmosphereSolver",
+    "GasNetwork",
+    "Ledger",
     "Samples",
     "SolverError",
     "SolverOptions",

@@ -9,7 +9,7 @@ import numpy as np
 
 from .network import GasNetwork
 
-__all__ = ["AtmosphereSolver", "SolverOptions", "SolverError", "Samples"]
+__all__ = ["AtmosphereSolver", "Samples", "SolverError", "SolverOptions"]
 
 
 class SolverError(Exception):

@@ -20,19 +20,19 @@ import numpy as np
 
 __all__ = [
     "GAMMA",
-    "R_UNIVERSAL",
     "MOLAR_MASS",
-    "R_SPECIES",
     "R_AIR",
+    "R_SPECIES",
+    "R_UNIVERSAL",
     "SPECIES",
-    "critical_pressure_ratio",
+    "cda_from_leak_rate",
     "choked_flow_factor",
     "choked_mass_flux",
-    "orifice_mass_flow",
-    "cda_from_leak_rate",
+    "critical_pressure_ratio",
     "hole_area_from_diameter",
-    "mixture_gas_constant",
     "masses_from_partial_pressures",
+    "mixture_gas_constant",
+    "orifice_mass_flow",
 ]
 
 #: Ratio of specific heats used for the cabin mixture [-] (see module docstring).

@@ -84,7 +84,7 @@ def _mixture_R(Mzs, fallback):
 class _Inc:
     """Ledger increments of a trial step, committed only if the step is accepted."""
 
-    __slots__ = ("supplied", "sources", "scrubbed", "leaked", "by_leak")
+    __slots__ = ("by_leak", "leaked", "scrubbed", "sources", "supplied")
 
     def __init__(self, n_leaks):
         self.supplied = np.zeros(3)
@@ -386,7 +386,7 @@ class ZonalSolver(AtmosphereSolver):
         inc.supplied = sup.sum(0) * dt
         inc.sources = (S * te).sum(0) - inc.supplied
         if len(self._leak_ids):
-            inc.by_leak = leaked[self._leak_zone] * self._leak_share[:, None]
+            inc.by_leak = leaked[..., self._leak_zone, :] * self._leak_share[:, None]
         return m, inc
 
     def _local_linear(self, Mzs, dt, sup):
@@ -411,7 +411,7 @@ class ZonalSolver(AtmosphereSolver):
         leaked = Mzs - m
         inc.leaked = leaked.sum(0)
         if len(self._leak_ids):
-            inc.by_leak = leaked[self._leak_zone] * self._leak_share[:, None]
+            inc.by_leak = leaked[..., self._leak_zone, :] * self._leak_share[:, None]
         return m, inc
 
     def _local(self, Mzs, dt, sup):

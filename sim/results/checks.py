@@ -42,7 +42,10 @@ def _evaluate(sim: Simulation, summary: dict, check) -> dict[str, Any]:
         passed = margin > 0
         detail = f"minimum {low / 1000:.2f} kPa, limit {check.above / 1000:.2f} kPa"
     elif kind in ("all_crew_in_shelter", "crew_in_shelter"):
-        members = list(crew.values()) if kind == "all_crew_in_shelter" else [crew[check.crew]]
+        if kind == "crew_in_shelter":
+            members = [crew[check.crew]]
+        else:
+            members = [m for m in crew.values() if check.role is None or check.role in m.roles]
         times = [m.sheltered_at for m in members]
         if not members:
             detail = "no crew"

@@ -54,7 +54,7 @@ def build_summary(sim: Simulation, series: Series, status: str, message: str) ->
         "status": status,
         "message": message,
         "duration_s": _r(sc.duration),
-        "outcome": getattr(sim, "outcome", lambda: "completed")(),
+        "outcome": sim.outcome(),
         "compartments": compartments,
         "station": {
             "p_min_Pa": _r(float(np.min(sim.p_min))),
@@ -71,12 +71,40 @@ def build_summary(sim: Simulation, series: Series, status: str, message: str) ->
     }
     for leak in sc.leaks:
         state = sim.leak_state.get(leak.id, {})
+        detected = sim.leak_detected.get(leak.id)
         summary["leaks"][leak.id] = {
             "at": leak.at,
             "started_s": _r(state["started"]) if "started" in state else None,
+            "detected_s": _r(detected[0]) if detected else None,
+            "detected_by": detected[1] if detected else None,
+            "isolated_s": _r(sim.leak_isolated[leak.id]) if leak.id in sim.leak_isolated else None,
+            "repaired_s": _r(sim.leak_repaired[leak.id]) if leak.id in sim.leak_repaired else None,
             "cda_m2": _r(state.get("cda_m2", 0.0)),
             "leaked_kg": leaked.get(leak.id, 0.0),
         }
+    if sim.treserve_first is not None:
+        summary["treserve_first_s"] = _r(sim.treserve_first[1])
+        summary["treserve_first_at_s"] = _r(sim.treserve_first[0])
+    else:
+        summary["treserve_first_s"] = None
+    crew = {}
+    for m in sim.crew.values():
+        crew[m.id] = {
+            "roles": list(m.roles),
+            "start": m.home,
+            "location": m.location,
+            "aboard": m.aboard,
+            "status": m.status,
+            "worst_status": m.worst_status,
+            "sheltered_s": _r(m.sheltered_at) if m.sheltered_at is not None else None,
+            "min_ppO2_Pa": _r(m.min_ppO2) if m.min_ppO2 != float("inf") else None,
+            "min_p_Pa": _r(m.min_p) if m.min_p != float("inf") else None,
+        }
+    summary["crew"] = crew
+    summary["procedures"] = [
+        {"procedure": r.label, "name": r.procedure.name, "status": r.status, "last_phase": r.phase}
+        for r in sim.procedure_runs
+    ]
     for ext in sim.extensions:
         ext.summarize(summary)
     from sim.results.checks import evaluate_checks

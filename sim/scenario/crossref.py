@@ -123,6 +123,9 @@ def check_scenario(scenario: Scenario, station: Station, doc: Document) -> list[
         leak = getattr(check, "leak", None)
         if leak is not None and leak not in leaks:
             out.append(_unknown(doc, ("checks", i, "leak"), "leak", leak, leaks))
+        role = getattr(check, "role", None)
+        if role is not None and not any(role in c.roles for c in scenario.crew):
+            out.append(doc.problem(("checks", i, "role"), f"no crew member has role '{role}'"))
         crew = getattr(check, "crew", None)
         if crew is not None and crew not in crew_ids:
             out.append(_unknown(doc, ("checks", i, "crew"), "crew member", crew, crew_ids))

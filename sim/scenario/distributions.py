@@ -6,7 +6,7 @@ import math
 from typing import Annotated, Literal
 
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from sim.scenario.fields import NonNegTime, Time
 
@@ -70,7 +70,10 @@ class LogNormal(_Dist):
 
 
 Distribution = Annotated[Uniform | Triangular | Normal | LogNormal | Fixed, Field(discriminator="dist")]
-Duration = NonNegTime | Distribution
+Duration = Annotated[
+    Annotated[NonNegTime, Tag("duration:time")] | Annotated[Distribution, Tag("duration:dist")],
+    Discriminator(lambda v: "duration:dist" if isinstance(v, dict | _Dist) else "duration:time"),
+]
 """A field that is a fixed time or a distribution of times."""
 
 

@@ -6,6 +6,7 @@ SI units; every problem found is raised together as one :class:`~sim.errors.Inpu
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -116,7 +117,7 @@ def scenario_from_document(doc: Document, overrides=()) -> LoadedScenario:
 
 def _display(doc: Document, relative: str) -> Path:
     """How to name a referenced file in messages: relative to where the referencing file was named."""
-    return Path(doc.file).parent / relative
+    return Path(os.path.normpath(Path(doc.file).parent / relative))
 
 
 def _resolve(doc: Document, relative: str, loc: tuple) -> Path:

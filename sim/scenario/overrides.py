@@ -20,15 +20,22 @@ from sim.scenario.yamlio import Document, parse_yaml
 __all__ = ["apply_overrides", "parse_override", "split_station_overrides"]
 
 
-def parse_override(text: str) -> tuple[tuple[str | int, ...], Any]:
+def parse_override(text: str, where: str | None = None) -> tuple[tuple[str | int, ...], Any]:
     """Split ``PATH=VALUE`` into a path tuple and a value.
+
+    Parameters
+    ----------
+    text : str
+        ``PATH=VALUE``.
+    where : str, optional
+        How to name the setting in messages (default ``--set TEXT``).
 
     Raises
     ------
     InputError
         If there is no ``=`` or the path or value cannot be read.
     """
-    where = f"--set {text}"
+    where = where or f"--set {text}"
     if "=" not in text:
         raise InputError(Problem(where, 0, "", "expected PATH=VALUE, e.g. leaks.prk-crack.rate='4 lb/day'"))
     path_text, value_text = text.split("=", 1)
@@ -59,10 +66,11 @@ def apply_overrides(doc: Document, overrides: Iterable[str], prefix: str = "") -
     out = Document(doc.file, copy.deepcopy(doc.data), dict(doc.lines), doc.path, dict(doc.origins))
     problems: list[Problem] = []
     for text in overrides:
+        where = f"--set {prefix}{text}"
         try:
-            parts, value = parse_override(text)
-            loc = _set(out.data, parts, value, f"--set {prefix}{text}")
-            out.origins[loc] = f"--set {prefix}{text}"
+            parts, value = parse_override(text, where)
+            for loc in _set(out.data, parts, value, where):
+                out.origins[loc] = where
         except InputError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -70,15 +78,21 @@ def apply_overrides(doc: Document, overrides: Iterable[str], prefix: str = "") -
     return out
 
 
-def _set(data: Any, parts: tuple[str, ...], value: Any, where: str) -> tuple:
-    node, loc = data, []
+def _set(data: Any, parts: tuple[str, ...], value: Any, where: str) -> list[tuple]:
+    """Set the value; returns the paths that now come from this setting (the value's, and a section it created)."""
+    node, loc, created = data, [], []
     for depth, part in enumerate(parts):
         last = depth == len(parts) - 1
         if isinstance(node, dict):
             key: str | int = part
             if last:
                 node[key] = value
-                return (*loc, key)
+                return [*created, (*loc, key)]
+            if (depth == 0 or created) and key not in node:
+                # An optional section the file leaves out (output, limits, initial.hatches, ...): the
+                # setting creates it, and validation then checks the names like any key of the file.
+                node[key] = {}
+                created = created or [(*loc, key)]
             if key not in node:
                 raise InputError(Problem(where, 0, ".".join(parts[: depth + 1]),
                                          f"no '{key}' here{did_you_mean(key, map(str, node))}"))
@@ -87,7 +101,7 @@ def _set(data: Any, parts: tuple[str, ...], value: Any, where: str) -> tuple:
             key = _list_key(node, part, where, parts[: depth + 1])
             if last:
                 node[key] = value
-                return (*loc, key)
+                return [*created, (*loc, key)]
             node = node[key]
         else:
             raise InputError(Problem(where, 0, ".".join(parts[:depth]), "is a single value; it has no fields"))
@@ -96,11 +110,18 @@ def _set(data: Any, parts: tuple[str, ...], value: Any, where: str) -> tuple:
 
 
 def _list_key(items: list, part: str, where: str, path: tuple) -> int:
-    ids = [item.get("id") for item in items if isinstance(item, dict)]
+    ids = [str(item["id"]) for item in items if isinstance(item, dict) and item.get("id") is not None]
     for i, item in enumerate(items):
         if isinstance(item, dict) and item.get("id") == part:
             return i
-    if part.isdigit() and int(part) < len(items):
-        return int(part)
-    raise InputError(Problem(where, 0, ".".join(path),
-                             f"no item with id '{part}' or index {part}{did_you_mean(part, [str(i) for i in ids if i])}"))
+    if part.isdigit():
+        if int(part) < len(items):
+            return int(part)
+        message = f"no item {part}: the list has {len(items)} item{'s' if len(items) != 1 else ''}"
+    elif ids:
+        message = f"no item with id '{part}'{did_you_mean(part, ids)}"
+    elif not items:
+        message = f"no item with id '{part}': the list is empty"
+    else:
+        message = f"no item with id '{part}': its items have no ids; use an index from 0 to {len(items) - 1}"
+    raise InputError(Problem(where, 0, ".".join(path), message))

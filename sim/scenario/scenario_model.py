@@ -22,6 +22,7 @@ __all__ = [
     "Check",
     "CrewMember",
     "Event",
+    "Gauge",
     "Initial",
     "Leak",
     "Output",
@@ -131,6 +132,7 @@ class _Check(_Strict):
 class AllCrewInShelter(_Check):
     expect: Literal["all_crew_in_shelter"]
     within: NonNegTime
+    role: Id | None = Field(None, description="only the crew with this role")
 
 
 class CrewInShelter(_Check):
@@ -216,6 +218,13 @@ class Physiology(_Strict):
     impaired_speed: float = Field(0.5, gt=0, le=1, description="movement speed factor when impaired")
 
 
+class Gauge(_Strict):
+    """How crew read pressure gauges in ``measure`` steps."""
+
+    resolution: Pressure = Field(13.3322, description="smallest step of a reading [Pa] (0.1 mmHg)")
+    noise: Pressure = Field(0.0, description="standard deviation of a reading's error [Pa]")
+
+
 class Scenario(_Strict):
     """A whole scenario file."""
 
@@ -229,6 +238,7 @@ class Scenario(_Strict):
     initial: Initial = Field(default_factory=Initial)
     crew: list[CrewMember] = Field(default_factory=list)
     physiology: Physiology = Field(default_factory=Physiology)
+    gauge: Gauge = Field(default_factory=Gauge)
     leaks: list[Leak] = Field(default_factory=list)
     run: list[RunEntry] = Field(default_factory=list)
     events: list[Event] = Field(default_factory=list)

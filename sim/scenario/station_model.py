@@ -31,8 +31,8 @@ __all__ = [
     "Compartment",
     "GasSupply",
     "Hatch",
-    "Limits",
     "LifeSupport",
+    "Limits",
     "PartialAtmosphere",
     "Station",
     "Vehicle",
@@ -108,6 +108,7 @@ class Hatch(_Strict):
     close_time: NonNegTime = Field(60.0, description="time to close it, a crew member beside it [s] (estimate)")
     open_time: NonNegTime = Field(60.0, description="time to open it [s] (estimate)")
     pass_time: NonNegTime = Field(10.0, description="time for one person to pass through [s] (estimate)")
+    valve_time: NonNegTime = Field(10.0, description="time to open or close the valve [s] (estimate)")
     capacity: int = Field(1, ge=1, le=10, description="people passing through at once")
     max_open_dp: Pressure = Field(
         500.0, description="largest pressure difference against which it can be opened [Pa] (estimate)"

@@ -46,18 +46,39 @@ def validate_document(model: type[M], doc: Document, *, root: tuple = (), data: 
 
 def _problems(model: type[BaseModel], doc: Document, root: tuple, exc: ValidationError) -> list[Problem]:
     problems = []
+    data = doc.data
+    for part in root:
+        data = data[part] if isinstance(data, dict | list) else None
     for err in exc.errors(include_url=False):
-        loc = (*root, *_clean_loc(err["loc"]))
         kind = err["type"]
+        loc = (*root, *_clean_loc(err["loc"], data, keep_last=kind == "missing"))
         if kind == "extra_forbidden":
             key = loc[-1]
-            allowed = _allowed_keys(model, loc[len(root) : -1])
+            allowed = _allowed_keys(model, loc[len(root) : -1], data)
             msg = f"unknown key '{key}'{did_you_mean(str(key), allowed)}"
         elif kind == "missing":
             msg = f"missing required key '{loc[-1]}'"
             loc = loc[:-1] + (loc[-1],)
         elif kind == "model_type" or kind == "dict_type":
             msg = f"expected a mapping, got {_describe(err.get('input'))}"
+        elif kind == "step_kind":
+            from sim.scenario.procedure_model import STEP_KINDS
+
+            given = err.get("input", {}).get("do") if isinstance(err.get("input"), dict) else None
+            if isinstance(given, str):
+                msg = f"unknown step kind '{given}'{did_you_mean(given, STEP_KINDS)}"
+            elif isinstance(err.get("input"), dict):
+                msg = "a step needs 'do: <kind>' or one of 'if', 'goto', 'parallel'"
+            else:
+                msg = f"expected a step (a mapping), got {_describe(err.get('input'))}"
+        elif kind in ("union_tag_invalid", "union_tag_not_found"):
+            ctx = err.get("ctx", {})
+            tag, field = ctx.get("tag"), ctx.get("discriminator", "").strip("'")
+            expected = [t.strip().strip("'") for t in str(ctx.get("expected_tags", "")).split(",") if t.strip()]
+            if tag is None:
+                msg = f"missing '{field}' (one of: {', '.join(expected)})"
+            else:
+                msg = f"unknown {field} '{tag}'{did_you_mean(str(tag), expected)}"
         elif kind == "list_type":
             msg = f"expected a list, got {_describe(err.get('input'))}"
         else:
@@ -67,9 +88,24 @@ def _problems(model: type[BaseModel], doc: Document, root: tuple, exc: Validatio
     return problems
 
 
-def _clean_loc(loc: tuple) -> tuple:
-    # Pydantic inserts union member and validator names (e.g. "function-after[...]") into locations.
-    return tuple(p for p in loc if not (isinstance(p, str) and ("[" in p and p.endswith("]") or p.startswith("function-"))))
+def _clean_loc(loc: tuple, data: Any, keep_last: bool = False) -> tuple:
+    """The part of a pydantic location that exists in the document.
+
+    Pydantic inserts union tags and validator names into locations; walking the data alongside
+    drops whatever is not a real key or index (the missing key of a "missing" error is kept).
+    """
+    out = []
+    node = data
+    for i, part in enumerate(loc):
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(part)
+            node = node[part]
+        elif keep_last and i == len(loc) - 1:
+            out.append(part)
+    return tuple(out)
 
 
 def _describe(value: Any) -> str:
@@ -82,16 +118,61 @@ def _describe(value: Any) -> str:
     return repr(value)
 
 
-def _allowed_keys(model: type[BaseModel], loc: tuple) -> list[str]:
-    """Field names of the model that stands at *loc* inside *model* (best effort)."""
+def _allowed_keys(model: type[BaseModel], loc: tuple, data: Any) -> list[str]:
+    """Field names of the model that stands at *loc* inside *model* (best effort).
+
+    Where the schema has a union, the member whose fields best match the data is taken.
+    """
     current: Any = model
+    node = data
     for part in loc:
+        current = _pick(current, node)
         current = _descend(current, part)
+        node = node[part] if (isinstance(node, dict) and part in node) or (isinstance(node, list) and isinstance(part, int) and part < len(node)) else None
         if current is None:
             return []
+    current = _pick(current, node)
     if isinstance(current, type) and issubclass(current, BaseModel):
         return [f.alias or name for name, f in current.model_fields.items()]
     return []
+
+
+def _members(tp: Any) -> list:
+    import types
+    import typing
+
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        return _members(typing.get_args(tp)[0])
+    if origin in (typing.Union, types.UnionType):
+        out = []
+        for arg in typing.get_args(tp):
+            out.extend(_members(arg))
+        return out
+    return [tp]
+
+
+def _pick(tp: Any, node: Any) -> Any:
+    """The union member of *tp* that best fits the data *node*."""
+    import typing
+
+    members = _members(tp)
+    if len(members) == 1:
+        return members[0]
+    if isinstance(node, dict):
+        models = [m for m in members if isinstance(m, type) and issubclass(m, BaseModel)]
+        if models:
+            def score(m):
+                names = {f.alias or n for n, f in m.model_fields.items()}
+                tag = next((f.annotation for f in m.model_fields.values() if typing.get_origin(f.annotation) is typing.Literal), None)
+                bonus = 100 if tag is not None and any(v in typing.get_args(tag) for v in node.values() if isinstance(v, str)) else 0
+                return len(names & set(node)) + bonus
+            return max(models, key=score)
+    if isinstance(node, list):
+        lists = [m for m in members if typing.get_origin(m) is list]
+        if lists:
+            return lists[0]
+    return members[0]
 
 
 def _descend(tp: Any, part: Any) -> Any:
@@ -100,27 +181,12 @@ def _descend(tp: Any, part: Any) -> Any:
     if isinstance(tp, type) and issubclass(tp, BaseModel):
         for name, f in tp.model_fields.items():
             if part in (name, f.alias):
-                return _unwrap(f.annotation)
+                return f.annotation
         return None
     origin = typing.get_origin(tp)
     args = typing.get_args(tp)
-    if origin in (dict,) and len(args) == 2:
-        return _unwrap(args[1])
+    if origin is dict and len(args) == 2:
+        return args[1]
     if origin in (list, tuple) and args:
-        return _unwrap(args[0])
+        return args[0]
     return None
-
-
-def _unwrap(tp: Any) -> Any:
-    import types
-    import typing
-
-    origin = typing.get_origin(tp)
-    if origin is typing.Annotated:
-        return _unwrap(typing.get_args(tp)[0])
-    if origin in (typing.Union, types.UnionType):
-        for arg in typing.get_args(tp):
-            inner = _unwrap(arg)
-            if isinstance(inner, type) and issubclass(inner, BaseModel) or typing.get_origin(inner) in (dict, list):
-                return inner
-    return tp

@@ -29,7 +29,14 @@ MAX_DEPTH = 64
 """Deepest nesting of mappings and sequences accepted."""
 
 # YAML 1.1 leaves "1e-3" or "2E5" as strings; people mean numbers, as YAML 1.2 reads them.
-_YAML12_FLOAT = re.compile(r"[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?")
+_YAML12_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+
+
+class _Loader(yaml.SafeLoader):
+    """The safe loader, resolving YAML 1.2 floats; only a plain scalar is resolved, so ``!!str 1e-3`` stays text."""
+
+
+_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _YAML12_FLOAT, list("-+0123456789."))
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -145,7 +152,7 @@ def parse_yaml(raw: bytes | str, name: str = "<string>") -> Document:
         text = raw
     text = text.removeprefix("\ufeff")
     try:
-        nodes = list(yaml.compose_all(text, Loader=yaml.SafeLoader))
+        nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
@@ -233,6 +240,4 @@ class _Builder:
             return None
         if tag == "tag:yaml.org,2002:timestamp":
             return node.value
-        if tag == "tag:yaml.org,2002:str" and node.style is None and _YAML12_FLOAT.fullmatch(node.value):
-            return float(node.value)
         return self._scalars.construct_object(node, deep=True)

@@ -1,0 +1,237 @@
+"""Crew members as simpy processes: where they are, how they move, what the air does to them.
+
+Movement. A member moves along the quickest path over hatches that are open now: crossing a hatch
+takes its ``pass_time`` and then crossing the compartment entered takes its ``traverse`` time, both
+divided by the member's speed (halved again when impaired). A hatch is a ``simpy.Resource``
+whose capacity is the number of people who can pass at once, so people queue at it and groups
+going opposite ways take turns. Paths are planned again at every compartment, counting the people
+already queued at each hatch, so a crowd spreads over parallel routes. A closed hatch is never
+passed: the member re-plans, and when no path exists waits (reported once as ``trapped``) until
+some hatch opens.
+
+Hazards. A threshold-and-time model (defaults and sources in ``docs/crew.md``): continuous exposure
+to low ppO2, or to low total pressure, for a given time makes a member impaired and then
+incapacitated. Exposure is sampled at the alarm poll interval, so a status change happens within
+one poll of the exact exposure time.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import networkx as nx
+import numpy as np
+import simpy
+
+from sim.station import PASS_TIME, TRAVERSE
+
+if TYPE_CHECKING:
+    from sim.engine import Simulation
+
+__all__ = ["ABLE", "IMPAIRED", "INCAPACITATED", "CrewMember", "HazardMonitor", "Mover", "Trapped"]
+
+ABLE, IMPAIRED, INCAPACITATED = "able", "impaired", "incapacitated"
+_SEVERITY = {ABLE: 0, IMPAIRED: 1, INCAPACITATED: 2}
+
+
+class Trapped(Exception):
+    """No path over open hatches leads where a member must go."""
+
+
+@dataclass
+class CrewMember:
+    """One crew member's state during a run (SI units)."""
+
+    id: str
+    roles: tuple[str, ...]
+    home: str
+    location: str
+    vehicle: str | None
+    speed: float
+    response: Any
+    resource: simpy.Resource
+    status: str = ABLE
+    worst_status: str = ABLE
+    activity: str = "idle"
+    responded: bool = False
+    sheltered_at: float | None = None
+    aboard: str | None = None  # vehicle id once undocked with it
+    min_ppO2: float = math.inf
+    min_p: float = math.inf
+    task: simpy.Process | None = None
+    below_since: dict[str, float | None] = field(default_factory=lambda: {"impaired": None, "ppO2": None, "p": None})
+
+    @property
+    def can_act(self) -> bool:
+        """Able or impaired, and still aboard the station."""
+        return self.status != INCAPACITATED and self.aboard is None
+
+    def effective_speed(self, impaired_factor: float) -> float:
+        """Movement speed factor now [-]."""
+        return self.speed * (impaired_factor if self.status == IMPAIRED else 1.0)
+
+
+class Mover:
+    """Plans and carries out crew movement over the station graph."""
+
+    def __init__(self, sim: Simulation):
+        self.sim = sim
+        self.G = sim.G
+        self.hatches = {h: simpy.Resource(sim.env, capacity=x.capacity) for h, x in sim.station.hatches.items()}
+        self.hatch_changed = sim.env.event()
+
+    def notify_hatch_change(self) -> None:
+        """Wake everyone waiting for a path (called whenever a hatch opens or closes)."""
+        event, self.hatch_changed = self.hatch_changed, self.sim.env.event()
+        event.succeed()
+
+    def _weight(self, speed: float):
+        open_ = self.sim.hatch_open
+        G = self.G
+
+        def weight(u, v, edges):
+            best = None
+            for hid, data in edges.items():
+                if not open_[hid]:
+                    continue
+                res = self.hatches[hid]
+                queue = (res.count + len(res.queue)) / res.capacity
+                cost = (data[PASS_TIME] * (1 + queue) + G.nodes[v][TRAVERSE]) / speed
+                if best is None or cost < best:
+                    best = cost
+            return best
+
+        return weight
+
+    def route(self, start: str, target: str, speed: float = 1.0) -> list[tuple[str, str]] | None:
+        """Quickest path as ``[(hatch, next compartment), ...]``, or None when none is open."""
+        if start == target:
+            return []
+        weight = self._weight(speed)
+        try:
+            nodes = nx.dijkstra_path(self.G, start, target, weight=weight)
+        except nx.NetworkXNoPath:
+            return None
+        hops = []
+        for u, v in zip(nodes, nodes[1:], strict=False):
+            edges = self.G.get_edge_data(u, v)
+            hid = min((h for h in edges if self.sim.hatch_open[h]),
+                      key=lambda h: (edges[h][PASS_TIME], h))
+            hops.append((hid, v))
+        return hops
+
+    def travel_time(self, start: str, target: str) -> float:
+        """Uncongested travel time from *start* to *target* at speed 1 [s] (inf when no path)."""
+        if start == target:
+            return 0.0
+        G, open_ = self.G, self.sim.hatch_open
+
+        def weight(u, v, edges):
+            costs = [d[PASS_TIME] for h, d in edges.items() if open_[h]]
+            return min(costs) + G.nodes[v][TRAVERSE] if costs else None
+
+        try:
+            return float(nx.dijkstra_path_length(G, start, target, weight=weight))
+        except nx.NetworkXNoPath:
+            return math.inf
+
+    def move(self, member: CrewMember, target: str, wait_if_trapped: bool = True):
+        """simpy process body: walk *member* to *target*.
+
+        Raises
+        ------
+        Trapped
+            When no path exists and *wait_if_trapped* is false.
+        """
+        sim, env = self.sim, self.sim.env
+        factor = sim.scenario.physiology.impaired_speed
+        reported = False
+        while member.location != target:
+            hops = self.route(member.location, target, member.effective_speed(factor))
+            if hops is None:
+                if not wait_if_trapped:
+                    raise Trapped(f"no open path from {member.location} to {target}")
+                if not reported:
+                    sim.log.emit(env.now, "trapped", crew=member.id, at=member.location, to=target)
+                    reported = True
+                yield self.hatch_changed
+                continue
+            hatch, nxt = hops[0]
+            res = self.hatches[hatch]
+            with res.request() as req:
+                yield req
+                if not sim.hatch_open[hatch]:
+                    continue  # closed while we queued: plan again
+                yield env.timeout(self.G.edges[member.location, nxt, hatch][PASS_TIME] / member.effective_speed(factor))
+            sim.relocate(member, nxt, via=hatch)
+            yield env.timeout(self.G.nodes[nxt][TRAVERSE] / member.effective_speed(factor))
+
+
+class HazardMonitor:
+    """Exposure of every crew member, checked at each alarm poll (an engine monitor extension)."""
+
+    def __init__(self, sim: Simulation):
+        self.sim = sim
+        self.phys = sim.scenario.physiology
+        self._trial: dict[str, dict[str, float | None]] = {}
+
+    def _update(self, state: dict[str, float | None], t: float, ppO2: float, p: float) -> str | None:
+        """Advance one member's exposure timers to *t*; returns the status they reach, if worse."""
+        ph = self.phys
+        checks = (("impaired", ppO2 < ph.ppO2_impaired), ("ppO2", ppO2 < ph.ppO2_incapacitated),
+                  ("p", p < ph.p_incapacitated))
+        for key, below in checks:
+            if below:
+                if state[key] is None:
+                    state[key] = t
+            else:
+                state[key] = None
+        if state["ppO2"] is not None and t - state["ppO2"] >= ph.incapacitated_after - 1e-9:
+            return INCAPACITATED
+        if state["p"] is not None and t - state["p"] >= ph.vacuum_after - 1e-9:
+            return INCAPACITATED
+        if state["impaired"] is not None and t - state["impaired"] >= ph.impaired_after - 1e-9:
+            return IMPAIRED
+        return None
+
+    def _members(self):
+        return [m for m in self.sim.crew.values() if m.aboard is None or True]
+
+    def begin_scan(self) -> None:
+        """Start a look-ahead on copies of the exposure timers."""
+        self._trial = {m.id: dict(m.below_since) for m in self.sim.crew.values()}
+
+    def trips(self, t: float, p: np.ndarray, pp: np.ndarray) -> bool:
+        """Whether any member's status would change at this poll (updates the trial timers)."""
+        index = self.sim.index
+        for m in self.sim.crew.values():
+            i = index[m.location]
+            reached = self._update(self._trial[m.id], t, pp[i, 1], p[i])
+            if reached is not None and _SEVERITY[reached] > _SEVERITY[m.status]:
+                return True
+            if m.status == IMPAIRED and self._trial[m.id]["impaired"] is None and pp[i, 1] >= self.phys.ppO2_impaired:
+                pass  # impairment persists once reached: recovery is not modelled
+        return False
+
+    def adopt(self, times: np.ndarray, p: np.ndarray, pp: np.ndarray) -> None:
+        """Make the trial timers real and record worst exposures over polls *times*."""
+        for m in self.sim.crew.values():
+            m.below_since = self._trial[m.id]
+            i = self.sim.index[m.location]
+            m.min_ppO2 = min(m.min_ppO2, float(np.min(pp[:, i, 1])))
+            m.min_p = min(m.min_p, float(np.min(p[:, i])))
+
+    def act(self, t: float, p: np.ndarray, pp: np.ndarray) -> None:
+        """At a real poll: update timers and change statuses."""
+        for m in self.sim.crew.values():
+            i = self.sim.index[m.location]
+            m.min_ppO2 = min(m.min_ppO2, float(pp[i, 1]))
+            m.min_p = min(m.min_p, float(p[i]))
+            reached = self._update(m.below_since, t, pp[i, 1], p[i])
+            if reached is not None and _SEVERITY[reached] > _SEVERITY[m.status]:
+                self.sim.set_status(m, reached, cause=f"ppO2 {pp[i, 1] / 1000:.1f} kPa, p {p[i] / 1000:.1f} kPa")
+
+    def summarize(self, summary: dict) -> None:
+        """Nothing of its own: crew results are written by the engine."""
