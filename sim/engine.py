@@ -35,6 +35,7 @@ from sim.atmosphere import (
 )
 from sim.crew import INCAPACITATED, CrewMember, HazardMonitor, Mover
 from sim.errors import SimulationError
+from sim.faults import Faults
 from sim.procedures.lookup import StateLookup
 from sim.results.events import EventLog
 from sim.results.series import Series, SeriesRecorder, sample_times
@@ -178,6 +179,7 @@ class Simulation:
         self.leak_isolated: dict[str, float] = {}
         self.leak_repaired: dict[str, float] = {}
         self.treserve_first: tuple[float, float] | None = None
+        self.faults = Faults()
 
     # -- the atmosphere -------------------------------------------------------------------
     def _pressure_of(self, masses: np.ndarray) -> np.ndarray:
@@ -420,6 +422,12 @@ class Simulation:
             ext.act(t, p, pp)
         self._record_poll(t, p, pp)
 
+    def raise_alarm(self, name: str, where: list[str], cause: str = "false alarm") -> None:
+        """Sound an alarm that the atmosphere did not cause (a drill's false alarm)."""
+        self.sync()
+        self.log.emit(self.env.now, "alarm", alarm=name, where=where, cause=cause)
+        self.on_alarm(name, where)
+
     def on_alarm(self, name: str, where: list[str]) -> None:
         """Start the procedures whose run entry waits for this alarm (each once)."""
         for k, entry in enumerate(self.scenario.run):
@@ -541,12 +549,26 @@ class Simulation:
                 if leak_id not in self.leak_detected and state["at"] in measured and state["cda_m2"] > 0:
                     self.leak_detected[leak_id] = (t, "measurement")
 
-    def set_supply(self, supply: str, into: str, rate: float, by: str | None = None) -> None:
-        """Start (rate > 0) or stop a make-up gas flow from *supply* into *into* [kg/s]."""
+    def set_supply(self, supply: str, into: str, rate: float, by: str | None = None) -> bool:
+        """Start (rate > 0) or stop a make-up gas flow from *supply* into *into* [kg/s].
+
+        Returns False (and logs why) when the supply has been lost.
+        """
         self.sync()
+        if rate > 0 and supply in self.faults.lost_supplies:
+            self.log.emit(self.env.now, "supply_unavailable", supply=supply, by=by)
+            return False
         self.solver.set_supply_flow(supply, self.index[into], rate)
         kind = "repress_start" if rate > 0 else "repress_stop"
         self.log.emit(self.env.now, kind, supply=supply, into=into, rate_kg_s=rate, by=by)
+        return True
+
+    def lose_supply(self, supply: str) -> None:
+        """A gas supply is lost: any flow from it stops and it gives nothing more."""
+        self.sync()
+        self.faults.lost_supplies.add(supply)
+        for i in self.station.gas_supply[supply].into:
+            self.solver.set_supply_flow(supply, self.index[i], 0.0)
 
     def supply_empty(self, supply: str) -> bool:
         """Whether a gas supply has nothing left."""

@@ -96,6 +96,12 @@ class ProcedureRun:
                         member.task = env.active_process
                         yield env.timeout(delay)
                     sim.log.emit(env.now, "respond", crew=member.id, delay_s=delay)
+                extra = sim.faults.crew_delays.pop(member.id, 0.0)
+                if extra > 0:
+                    member.activity = "delayed"
+                    member.task = env.active_process
+                    sim.log.emit(env.now, "delayed", crew=member.id, delay_s=extra)
+                    yield env.timeout(extra)
                 if not member.can_act:
                     return False
                 member.activity = activity

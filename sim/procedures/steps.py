@@ -94,6 +94,10 @@ def _operate(run: ProcedureRun, member: CrewMember, step, action: str):
         return False
     if action in ("open_valve", "close_valve"):
         yield env.timeout(hatch.valve_time / member.effective_speed(sim.scenario.physiology.impaired_speed))
+        if step.hatch in sim.faults.stuck_valves:
+            sim.log.emit(env.now, "valve_stuck", hatch=step.hatch, by=member.id,
+                         state="open" if sim.valve_open[step.hatch] else "closed")
+            return False
         sim.set_valve(step.hatch, action == "open_valve", by=member.id)
         return True
     want_open = action == "open_hatch"
@@ -113,6 +117,10 @@ def _operate(run: ProcedureRun, member: CrewMember, step, action: str):
         yield req  # wait for anyone passing through to be clear
         duration = hatch.open_time if want_open else hatch.close_time
         yield env.timeout(duration / member.effective_speed(sim.scenario.physiology.impaired_speed))
+        if step.hatch in sim.faults.jammed_hatches:
+            sim.log.emit(env.now, "hatch_jammed", hatch=step.hatch, by=member.id,
+                         state="open" if sim.hatch_open[step.hatch] else "closed")
+            return False
         sim.set_hatch(step.hatch, want_open, by=member.id)
     return True
 
@@ -133,6 +141,9 @@ def _gather(run: ProcedureRun, who: str, vehicle_of: Callable[[CrewMember], str 
     for m in members:
         vehicle = vehicle_of(m)
         if vehicle is None:
+            continue
+        if vehicle in run.sim.faults.unavailable_vehicles or vehicle in run.sim.departed:
+            run.sim.log.emit(run.env.now, "vehicle_unavailable", vehicle=vehicle, crew=m.id)
             continue
         wanted.append((m, vehicle))
         procs.append(run.engage(m, f"go to {vehicle}", run.sim.mover.move(m, vehicle)))
@@ -157,6 +168,9 @@ def _close_behind(run: ProcedureRun, vehicle: str, inside: list[CrewMember]):
         with run.sim.mover.hatches[hid].request() as req:
             yield req
             yield run.env.timeout(hatch.close_time / closer.effective_speed(run.sim.scenario.physiology.impaired_speed))
+            if hid in run.sim.faults.jammed_hatches:
+                run.sim.log.emit(run.env.now, "hatch_jammed", hatch=hid, by=closer.id, state="open")
+                return False
             run.sim.set_hatch(hid, False, by=closer.id)
         return True
 
@@ -177,6 +191,9 @@ def shelter(run: ProcedureRun, step):
 def undock(run: ProcedureRun, step):
     sim = run.sim
     if step.vehicle in sim.departed:
+        return NEXT
+    if step.vehicle in sim.faults.unavailable_vehicles:
+        sim.log.emit(run.env.now, "vehicle_unavailable", vehicle=step.vehicle)
         return NEXT
     hid = _vehicle_hatch(run, step.vehicle)
     inside = [m for m in sim.crew.values() if m.location == step.vehicle and m.aboard is None]
@@ -261,15 +278,30 @@ def measure(run: ProcedureRun, step):
             return _no_one(run, step, step.by)
     readings: dict[str, float] = {}
 
+    def faulty(values: np.ndarray) -> np.ndarray:
+        """Apply gauge faults to readings of every compartment."""
+        out = values.copy()
+        for name, i in sim.index.items():
+            fault = sim.faults.gauge(name)
+            if fault is not None and not fault.failed:
+                out[i] = max(0.0, out[i] * fault.scale + fault.bias)
+        return out
+
     def body():
+        fault = sim.faults.gauge(step.of)
+        if fault is not None and fault.failed:
+            yield env.timeout(step.window)
+            sim.log.emit(env.now, "gauge_failed", of=step.of, by=who.id if who else None)
+            return False
         sim.sync()
-        p0 = sim.solver.pressure().copy()
+        p0 = faulty(sim.solver.pressure())
         r0 = _read(run, p0, resolution, noise)
         if step.window > 0:
             yield env.timeout(step.window)
         sim.sync()
-        p1, pp1 = sim.solver.pressure(), sim.solver.partial_pressures()
+        p1, pp1 = faulty(sim.solver.pressure()), sim.solver.partial_pressures()
         r1 = _read(run, p1, resolution, noise)
+        sim.faults.consume_reading(step.of)
         dpdt = (r1 - r0) / step.window if step.window > 0 else sim.dpdt_now()
         tres = treserve(r1, dpdt, sim.station.limits.reserve_floor)
         columns = {"pressure": r1, "ppO2": _read(run, pp1[:, 1], resolution, noise),
@@ -288,7 +320,9 @@ def measure(run: ProcedureRun, step):
         if not all(ok):
             return NEXT
     else:
-        yield from body()
+        ok = yield from body()
+        if ok is False:
+            return NEXT
     value = readings[step.what]
     run.variables[step.as_] = value
     sim.record_measurement(run, step, readings, who.id if who else None)
@@ -306,7 +340,8 @@ def repress(run: ProcedureRun, step):
 
     def body():
         start = float(np.sum(sim.solver.supply_remaining(step.supply)))
-        sim.set_supply(step.supply, step.into, rate, by=member.id)
+        if not sim.set_supply(step.supply, step.into, rate, by=member.id):
+            return False
         stops = []
         if step.until is not None:
             target = step.until
