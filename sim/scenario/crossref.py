@@ -58,11 +58,17 @@ def check_station(station: Station, doc: Document, root: tuple = ()) -> list[Pro
         graph = nx.Graph()
         graph.add_nodes_from(places)
         graph.add_edges_from(tuple(h.between) for h in station.hatches.values())
-        for component in nx.connected_components(graph):
+        components = sorted(nx.connected_components(graph), key=lambda c: (-len(c), min(c)))
+        for component in components[1:]:
+            # the largest connected part is the station; anything else cannot be reached from it
+            first = next(p for p in (*station.compartments, *station.vehicles) if p in component)
+            section = "vehicles" if first in station.vehicles else "compartments"
             if len(component) == 1:
-                (lonely,) = component
-                section = "vehicles" if lonely in station.vehicles else "compartments"
-                out.append(doc.problem((*root, section, lonely), f"no hatch reaches '{lonely}'"))
+                out.append(doc.problem((*root, section, first), f"no hatch reaches '{first}'"))
+            else:
+                names = ", ".join(p for p in (*station.compartments, *station.vehicles) if p in component)
+                out.append(doc.problem((*root, section, first),
+                                       f"no hatch joins {names} to the rest of the station"))
     return out
 
 

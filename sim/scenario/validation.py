@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable
 from typing import Any, TypeVar
 
@@ -49,7 +50,7 @@ def _problems(model: type[BaseModel], doc: Document, root: tuple, exc: Validatio
     data = doc.data
     for part in root:
         data = data[part] if isinstance(data, dict | list) else None
-    for err in exc.errors(include_url=False):
+    for err in _without_union_noise(exc.errors(include_url=False)):
         kind = err["type"]
         loc = (*root, *_clean_loc(err["loc"], data, keep_last=kind == "missing"))
         if kind == "extra_forbidden":
@@ -58,7 +59,6 @@ def _problems(model: type[BaseModel], doc: Document, root: tuple, exc: Validatio
             msg = f"unknown key '{key}'{did_you_mean(str(key), allowed)}"
         elif kind == "missing":
             msg = f"missing required key '{loc[-1]}'"
-            loc = loc[:-1] + (loc[-1],)
         elif kind == "model_type" or kind == "dict_type":
             msg = f"expected a mapping, got {_describe(err.get('input'))}"
         elif kind == "step_kind":
@@ -79,6 +79,13 @@ def _problems(model: type[BaseModel], doc: Document, root: tuple, exc: Validatio
                 msg = f"missing '{field}' (one of: {', '.join(expected)})"
             else:
                 msg = f"unknown {field} '{tag}'{did_you_mean(str(tag), expected)}"
+        elif kind == "literal_error":
+            given = err.get("input")
+            listed = str(err.get("ctx", {}).get("expected", ""))
+            msg = f"expected {listed}, got {_describe(given)}"
+            choices = re.findall(r"'([^']*)'", listed)
+            if isinstance(given, str) and difflib.get_close_matches(given, choices, n=1, cutoff=0.6):
+                msg += did_you_mean(given, choices)
         elif kind == "list_type":
             msg = f"expected a list, got {_describe(err.get('input'))}"
         else:
@@ -86,6 +93,23 @@ def _problems(model: type[BaseModel], doc: Document, root: tuple, exc: Validatio
             msg = msg[0].lower() + msg[1:] if msg[:1].isupper() and not msg[1:2].isupper() else msg
         problems.append(doc.problem(loc, msg))
     return problems
+
+
+_SCALAR_ERRORS = {"string_type", "int_type", "float_type", "bool_type", "int_parsing", "float_parsing"}
+
+
+def _without_union_noise(errors: list[dict]) -> list[dict]:
+    """Drop "not a string" (or number) from one member of a union when the value is a mapping or a list
+    and another member reports what is wrong inside it (``station:`` is a path or a mapping)."""
+
+    def noise(err: dict) -> bool:
+        loc = err["loc"]
+        if err["type"] not in _SCALAR_ERRORS or not isinstance(err.get("input"), dict | list) or len(loc) < 2:
+            return False
+        return any(o is not err and o["loc"][: len(loc) - 1] == loc[:-1] and o["loc"][len(loc) - 1 : len(loc)] != loc[-1:]
+                   for o in errors)
+
+    return [err for err in errors if not noise(err)]
 
 
 def _clean_loc(loc: tuple, data: Any, keep_last: bool = False) -> tuple:
@@ -156,6 +180,9 @@ def _pick(tp: Any, node: Any) -> Any:
     """The union member of *tp* that best fits the data *node*."""
     import typing
 
+    chosen = _tagged(tp, node)
+    if chosen is not None:
+        return _pick(chosen, node)
     members = _members(tp)
     if len(members) == 1:
         return members[0]
@@ -173,6 +200,34 @@ def _pick(tp: Any, node: Any) -> Any:
         if lists:
             return lists[0]
     return members[0]
+
+
+def _tagged(tp: Any, node: Any) -> Any:
+    """The member a callable ``Discriminator`` of *tp* chooses for *node*, or None.
+
+    Matching keys alone can pick the wrong member (``{goto: a, then: b}`` shares ``then`` with
+    ``if``), so a union that tags its members is resolved the way pydantic resolves it.
+    """
+    import typing
+
+    from pydantic import Discriminator, Tag
+
+    while typing.get_origin(tp) is typing.Annotated:
+        base, *meta = typing.get_args(tp)
+        for m in meta:
+            if isinstance(m, Discriminator) and callable(m.discriminator):
+                try:
+                    tag = m.discriminator(node)
+                except Exception:  # a discriminator that cannot read this data: fall back to keys
+                    return None
+                for arg in typing.get_args(base):
+                    if typing.get_origin(arg) is typing.Annotated:
+                        inner, *marks = typing.get_args(arg)
+                        if any(isinstance(k, Tag) and k.tag == tag for k in marks):
+                            return inner
+                return None
+        tp = base
+    return None
 
 
 def _descend(tp: Any, part: Any) -> Any:

@@ -1,0 +1,1 @@
+"""Tests of the input layer: units, YAML reading, validation, cross-references, overrides, schema."""
