@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 from sim import __version__
+from sim.cli_sweep import add_sweep_parser
+from sim.cli_sweep import run_sweep_command as _cmd_sweep
 from sim.errors import InputError, SimError, UsageError
 
 __all__ = ["main"]
@@ -53,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("schema", help="print the JSON Schema of a file kind")
     s.add_argument("kind", choices=["station", "scenario", "procedure", "drill"])
+    add_sweep_parser(sub)
     return p
 
 

@@ -100,6 +100,7 @@ def _write_inputs(result: RunResult, inputs: Path) -> None:
         "program": "safehaven",
         "version": __version__,
         "seed": result.seed,
+        "spawn_key": list(result.summary.get("spawn_key", [])),
         "scenario": placed.get("scenario"),
         "files": placed,
         "overrides": list(result.extra.get("overrides", [])),

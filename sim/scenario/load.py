@@ -6,6 +6,7 @@ SI units; every problem found is raised together as one :class:`~sim.errors.Inpu
 
 from __future__ import annotations
 
+import functools
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -94,12 +95,7 @@ def scenario_from_document(doc: Document, overrides=()) -> LoadedScenario:
     scenario = validate_document(Scenario, doc)
     if isinstance(scenario.station, str):
         station_path = _resolve(doc, scenario.station, ("station",))
-        sdoc = load_yaml(station_path, display=str(_display(doc, scenario.station)))
-        _expect_mapping(sdoc)
-        if station_overrides:
-            sdoc = apply_overrides(sdoc, station_overrides, prefix="station.")
-        station = validate_document(Station, sdoc)
-        _raise_if(check_station(station, sdoc))
+        station = _load_station_cached(station_path, str(_display(doc, scenario.station)), tuple(station_overrides))
         files["station"] = station_path
     else:
         station = scenario.station
@@ -113,6 +109,26 @@ def scenario_from_document(doc: Document, overrides=()) -> LoadedScenario:
         problems += more
     _raise_if(problems)
     return LoadedScenario(scenario, station, doc.path, files, procedures)
+
+
+@functools.lru_cache(maxsize=16)
+def _station_cached(path: Path, stamp: tuple[int, int], display: str, overrides: tuple[str, ...]) -> Station:
+    from sim.scenario.overrides import apply_overrides
+
+    sdoc = load_yaml(path, display=display)
+    _expect_mapping(sdoc)
+    if overrides:
+        sdoc = apply_overrides(sdoc, overrides, prefix="station.")
+    station = validate_document(Station, sdoc)
+    _raise_if(check_station(station, sdoc))
+    return station
+
+
+def _load_station_cached(path: Path, display: str, overrides: tuple[str, ...]) -> Station:
+    """A validated station file; repeated loads of an unchanged file (a sweep's thousands of runs
+    of one scenario) reuse the validated, immutable model instead of parsing it again."""
+    st = path.stat()
+    return _station_cached(path, (st.st_mtime_ns, st.st_size), display, overrides)
 
 
 def _display(doc: Document, relative: str) -> Path:

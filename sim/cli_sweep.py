@@ -1,0 +1,278 @@
+"""``safehaven sweep``: batch runs over a design, resumable, local or on a Dask cluster.
+
+Forms::
+
+    safehaven sweep SCENARIO --vary PATH=SPEC ... --out DIR [--design grid|random|lhs|sobol] [--n N]
+                    [--replicates R] [--seed S] [--chunk-size K] [--workers W]
+                    [--executor serial|process] [--dask local|ADDRESS] [--file SWEEP.yaml]
+    safehaven sweep resume DIR [--workers W] [--executor ...] [--dask ...]
+    safehaven sweep rerun DIR RUN_ID --out RUNDIR [--force]
+    safehaven sweep plot DIR [--out FOLDER] [--metric COLUMN]
+
+A sweep file (``--file``) holds the same settings as YAML: ``scenario`` (relative to the file),
+``vary`` (a mapping PATH: SPEC), ``design``, ``n``, ``replicates``, ``seed``, ``out``,
+``chunk_size``, ``workers``, ``executor``, ``dask``; options on the command line win, and a
+``--vary`` of the same PATH replaces the file's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from sim.errors import InputError, Problem, UsageError
+
+__all__ = ["add_sweep_parser", "main", "run_sweep_command"]
+
+_SUB = ("resume", "rerun", "plot")
+_FILE_KEYS = {"scenario", "vary", "design", "n", "replicates", "seed", "out", "chunk_size", "workers",
+              "executor", "dask"}
+
+
+def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
+    """Add the ``sweep`` command to *subparsers* (of ``safehaven``'s parser); returns its parser."""
+    p = subparsers.add_parser(
+        "sweep", help="batch runs over a design of parameter values (resume, rerun, plot)",
+        description="safehaven sweep SCENARIO --vary PATH=SPEC ... --out DIR | sweep resume DIR | "
+                    "sweep rerun DIR RUN_ID --out RUNDIR | sweep plot DIR")
+    p.add_argument("words", nargs="*", metavar="SCENARIO | resume DIR | rerun DIR RUN_ID | plot DIR")
+    p.add_argument("--vary", action="append", default=[], metavar="PATH=SPEC",
+                   help="a varied field: [a, b] UNIT, lin(lo, hi, count) UNIT, log(lo, hi, count) UNIT, "
+                        "uniform/loguniform(lo, hi) UNIT, normal/lognormal(a, b) UNIT, triangular(lo, mode, hi) UNIT")
+    p.add_argument("--out", type=Path, help="the sweep directory (rerun: the run directory; plot: a folder)")
+    p.add_argument("--design", choices=["grid", "random", "lhs", "sobol"], help="default grid")
+    p.add_argument("--n", type=int, help="points of a random, lhs or sobol design")
+    p.add_argument("--replicates", type=int, help="runs per point, each with its own seed (default 1)")
+    p.add_argument("--seed", type=int, help="root seed (default: the scenario's seed)")
+    p.add_argument("--chunk-size", type=int, help="runs per task (default: sized to last ~5 s)")
+    p.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+    p.add_argument("--executor", choices=["serial", "process"], help="default process")
+    p.add_argument("--dask", metavar="local|ADDRESS", help="run on Dask: 'local' (a LocalCluster), "
+                   "tcp://host:8786, or a scheduler file")
+    p.add_argument("--file", type=Path, help="a sweep file (YAML) with the same settings")
+    p.add_argument("--force", action="store_true", help="replace a different sweep (or run directory)")
+    p.add_argument("--metric", help="plot: the column of the heat map (default checks_passed)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
+    p.add_argument("--json", action="store_true", help="print a JSON report instead of tables")
+    return p
+
+
+def _read_file(path: Path) -> dict:
+    from sim.scenario.yamlio import load_yaml
+
+    doc = load_yaml(path)
+    if not isinstance(doc.data, dict):
+        raise InputError(Problem(doc.file, 1, "", "expected a mapping of sweep settings"))
+    problems = [doc.problem((k,), f"unknown key '{k}'; expected one of {', '.join(sorted(_FILE_KEYS))}")
+                for k in doc.data if k not in _FILE_KEYS]
+    if "vary" in doc.data and not isinstance(doc.data["vary"], dict):
+        problems.append(doc.problem(("vary",), "expected a mapping PATH: SPEC"))
+    if problems:
+        raise InputError(problems)
+    settings = dict(doc.data)
+    base = path.parent
+    if "scenario" in settings:
+        settings["scenario"] = base / str(settings["scenario"])
+    if "out" in settings:
+        settings["out"] = base / str(settings["out"])
+    try:
+        from sim.sweep.design import spec_from_value
+
+        settings["vary"] = [spec_from_value(str(k), v) for k, v in (settings.get("vary") or {}).items()]
+    except UsageError as exc:
+        raise InputError(doc.problem(("vary",), str(exc))) from None
+    return settings
+
+
+def run_sweep_command(args: argparse.Namespace) -> int:
+    """Carry out ``safehaven sweep ...``; returns the exit code (0 done, 1 some runs failed)."""
+    words = list(args.words)
+    try:
+        if words and words[0] in _SUB:
+            return {"resume": _resume, "rerun": _rerun, "plot": _plot}[words[0]](args, words[1:])
+        return _start(args, words)
+    except KeyboardInterrupt:
+        where = words[1] if words[:1] == ["resume"] and len(words) > 1 else (
+            args.out if not (words and words[0] in _SUB) else None)
+        if where is not None:
+            _interrupted(where)
+        else:
+            print("safehaven: interrupted", file=sys.stderr)
+        return 130
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def _executor_options(args, settings: dict | None = None) -> dict:
+    s = settings or {}
+    dask = args.dask if args.dask is not None else s.get("dask")
+    executor = args.executor or s.get("executor") or "process"
+    if dask is not None and args.executor is not None:
+        raise UsageError("give --executor or --dask, not both")
+    return {"executor": executor, "workers": args.workers if args.workers is not None else s.get("workers"),
+            "dask": dask, "chunk_size": args.chunk_size if args.chunk_size is not None else s.get("chunk_size"),
+            "progress": not args.quiet and not args.json}
+
+
+def _start(args, words: list[str]) -> int:
+    from sim.sweep.design import parse_vary
+    from sim.sweep.runner import run_sweep
+
+    settings = _read_file(args.file) if args.file else {}
+    if len(words) > 1:
+        raise UsageError(f"sweep takes one scenario, got {len(words)}: {' '.join(words)}")
+    scenario = Path(words[0]) if words else settings.get("scenario")
+    if scenario is None:
+        raise UsageError("sweep needs a SCENARIO (or a --file naming one)")
+    specs = {s.path: s for s in settings.get("vary", [])}
+    for text in args.vary:
+        spec = parse_vary(text)
+        specs[spec.path] = spec
+    out = args.out or settings.get("out")
+    if out is None:
+        raise UsageError("sweep needs --out DIR")
+    design = args.design or settings.get("design") or "grid"
+    n = args.n if args.n is not None else settings.get("n")
+    if design == "sobol" and n is not None and n & (n - 1):
+        print(f"note: a Sobol design is balanced when --n is a power of two; {n} is not", file=sys.stderr)
+    report = run_sweep(
+        scenario, list(specs.values()), out, design=design, n=n,
+        replicates=args.replicates or settings.get("replicates") or 1,
+        seed=args.seed if args.seed is not None else settings.get("seed"),
+        force=args.force, **_executor_options(args, settings))
+    return _finish(args, report)
+
+
+def _resume(args, words: list[str]) -> int:
+    from sim.sweep.runner import resume_sweep
+
+    if len(words) != 1:
+        raise UsageError("usage: safehaven sweep resume DIR")
+    if args.vary or args.design or args.n or args.replicates or args.seed is not None or args.file:
+        raise UsageError("resume takes the design stored in DIR; --vary, --design, --n, --replicates, "
+                         "--seed and --file are not accepted")
+    return _finish(args, resume_sweep(words[0], **_executor_options(args)))
+
+
+def _interrupted(directory) -> None:
+    from sim.sweep.store import SweepStore
+
+    store = SweepStore(directory)
+    if store.exists():
+        done, total = len(store.done_ids()), store.meta()["n_runs"]
+        print(f"safehaven: interrupted: {done} of {total} runs saved in {directory}; "
+              f"finish with: safehaven sweep resume {directory}", file=sys.stderr)
+
+
+def _finish(args, report) -> int:
+    from sim.sweep.store import SweepStore, load
+    from sim.sweep.tables import outcome_table
+
+    meta = SweepStore(report.directory).meta()
+    if args.json:
+        print(json.dumps({"directory": str(report.directory), "runs": report.n_runs, "ran": report.ran,
+                          "failed": report.failed, "skipped": report.skipped, "seconds": report.seconds,
+                          "runs_per_s": None if report.ran == 0 else report.runs_per_second,
+                          "executor": report.executor, "workers": report.workers, "retried": report.retried},
+                         indent=2))
+    elif not args.quiet:
+        from rich.table import Table
+
+        console = _console()
+        for note in report.notes:
+            console.print(f"note: {note}")
+        rate = f", {report.runs_per_second:.1f} runs/s on {report.workers} {report.executor} worker(s)" if report.ran else ""
+        console.print(f"{report.ran} runs done now ({report.failed} failed), {report.skipped} before, "
+                      f"of {report.n_runs}{rate}; results in {report.directory}")
+        df = load(report.directory)
+        if len(df):
+            t = outcome_table(df, meta["params"])
+            table = Table(title="Outcome fractions per parameter bin")
+            for c in t.columns:
+                table.add_column(str(c), justify="left" if c in ("parameter", "bin") else "right")
+            for row in t.itertuples(index=False):
+                table.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row])
+            console.print(table)
+    return 0 if report.failed == 0 else 1
+
+
+def _rerun(args, words: list[str]) -> int:
+    from sim.sweep.runner import rerun
+
+    if len(words) != 2:
+        raise UsageError("usage: safehaven sweep rerun DIR RUN_ID --out RUNDIR")
+    try:
+        run_id = int(words[1])
+    except ValueError:
+        raise UsageError(f"RUN_ID must be a whole number, got {words[1]!r}") from None
+    if args.out is None:
+        raise UsageError("sweep rerun needs --out RUNDIR")
+    result = rerun(words[0], run_id, args.out, force=args.force)
+    if args.json:
+        print(json.dumps(result.summary, indent=2))
+    elif not args.quiet:
+        from sim.report.terminal import render_run
+
+        render_run(_console(), result, args.out)
+    if result.status != "ok":
+        return 3
+    return 0 if result.summary.get("checks_passed", True) else 1
+
+
+def _plot(args, words: list[str]) -> int:
+    from sim.sweep.plot import plot_sweep
+
+    if len(words) != 1:
+        raise UsageError("usage: safehaven sweep plot DIR [--out FOLDER] [--metric COLUMN]")
+    paths = plot_sweep(words[0], args.out, metric=args.metric)
+    if args.json:
+        print(json.dumps([str(p) for p in paths]))
+    elif not args.quiet:
+        for p in paths:
+            print(p)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sim.cli_sweep ARGS`` behaves as ``safehaven sweep ARGS``; returns the exit code."""
+    import os
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+
+    class _Parser(argparse.ArgumentParser):
+        def error(self, message):
+            self.print_usage(sys.stderr)
+            raise UsageError(message)
+
+    root = _Parser(prog="safehaven")
+    add_sweep_parser(root.add_subparsers(dest="command", required=True, parser_class=_Parser))
+    try:
+        args = root.parse_args(["sweep", *argv])
+        return run_sweep_command(args)
+    except InputError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 2
+    except UsageError as exc:
+        print(f"safehaven: error: {exc}", file=sys.stderr)
+        return 2
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except KeyboardInterrupt:
+        print("safehaven: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        if os.environ.get("SAFEHAVEN_DEBUG"):
+            raise
+        print(f"safehaven: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,223 @@
+"""A sweep directory: the design, the inputs, and the results as Parquet parts.
+
+Layout of ``DIR``::
+
+    inputs/            the scenario and every file it read, as they were when the sweep began
+    design.parquet     one row per run (run_id, point, replicate, seed, spawn_key, the varied values);
+                       the sweep's settings as JSON in the file's metadata (key ``safehaven.sweep``)
+    sweep.json         the same settings, for people
+    parts/part-*.parquet   results, one file per finished chunk: run_id, status, error_kind, error, metrics
+
+Only the coordinating process writes. Every file is written under a temporary name, flushed to disk
+and renamed into place, so a sweep killed at any instant leaves whole parts or none; a run is done
+exactly when its row is in a part. :func:`load` joins the design with the parts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+from sim.errors import UsageError
+
+__all__ = ["META_KEY", "SweepStore", "load"]
+
+META_KEY = b"safehaven.sweep"
+_FIRST = ("status", "error_kind", "error")
+
+
+def _atomic_write(path: Path, write) -> None:
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    try:
+        write(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _column(name: str, values: list[Any], ints: bool):
+    """An Arrow array whose type depends only on the kind of values, never on the chunking.
+
+    Results hold no integer columns but ``run_id``: a count is a float, so a part where it is
+    missing (NaN) has the same type as one where it is not.
+    """
+    import math
+
+    import pyarrow as pa
+
+    present = [v for v in values if v is not None]
+    if name in ("run_id", "point", "replicate", "seed", "spawn_key"):
+        return pa.array(values, pa.int64())
+    if not present:
+        return pa.nulls(len(values))
+    if all(isinstance(v, bool) for v in present):
+        return pa.array(values, pa.bool_())
+    if all(isinstance(v, int | float) and not isinstance(v, bool) for v in present):
+        if ints and len(present) == len(values) and all(isinstance(v, int) for v in present):
+            return pa.array(values, pa.int64())
+        return pa.array([math.nan if v is None else float(v) for v in values], pa.float64())
+    return pa.array([None if v is None else (v if isinstance(v, str) else json.dumps(v, default=str))
+                     for v in values], pa.string())
+
+
+def _table(columns: dict[str, list[Any]], meta: dict | None = None, ints: bool = False):
+    import pyarrow as pa
+
+    table = pa.table({k: _column(k, v, ints) for k, v in columns.items()})
+    if meta is not None:
+        table = table.replace_schema_metadata({META_KEY: json.dumps(meta, sort_keys=True).encode()})
+    return table
+
+
+class SweepStore:
+    """Reading and writing one sweep directory (see the module docstring)."""
+
+    def __init__(self, root: str | Path):
+        self.root = Path(root)
+        self.parts = self.root / "parts"
+        self.design_path = self.root / "design.parquet"
+
+    def exists(self) -> bool:
+        return self.design_path.is_file()
+
+    # -- creating ---------------------------------------------------------------------------
+    def create(self, meta: dict[str, Any], design_columns: dict[str, list[Any]],
+               files: tuple[tuple[str, bytes], ...]) -> None:
+        """Write inputs/, design.parquet (before any run) and sweep.json."""
+        import pyarrow.parquet as pq
+
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.parts.mkdir(exist_ok=True)
+        for rel, data in files:
+            target = self.root / "inputs" / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            _atomic_write(target, lambda p, data=data: p.write_bytes(data))
+        table = _table(design_columns, meta, ints=True)
+        _atomic_write(self.design_path, lambda p: pq.write_table(table, p))
+        text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
+        _atomic_write(self.root / "sweep.json", lambda p: p.write_text(text, encoding="utf-8"))
+
+    # -- reading ----------------------------------------------------------------------------
+    def meta(self) -> dict[str, Any]:
+        """The sweep's settings, from design.parquet."""
+        import pyarrow.parquet as pq
+
+        if not self.exists():
+            raise UsageError(f"{self.root} is not a sweep directory (no design.parquet)")
+        raw = (pq.read_schema(self.design_path).metadata or {}).get(META_KEY)
+        if raw is None:
+            raise UsageError(f"{self.design_path} holds no sweep settings; was it written by safehaven?")
+        return json.loads(raw)
+
+    def design(self):
+        """The design as a pyarrow Table."""
+        import pyarrow.parquet as pq
+
+        return pq.read_table(self.design_path)
+
+    def input_files(self) -> tuple[tuple[str, bytes], ...]:
+        """The stored inputs, in the order recorded in the settings (the scenario first)."""
+        order = self.meta()["inputs"]["files"]
+        return tuple((rel, (self.root / "inputs" / rel).read_bytes()) for rel in order)
+
+    def part_files(self) -> list[Path]:
+        return sorted(self.parts.glob("part-*.parquet")) if self.parts.is_dir() else []
+
+    def done_ids(self) -> set[int]:
+        """Run ids that have a row in a part."""
+        import pyarrow.parquet as pq
+
+        done: set[int] = set()
+        for p in self.part_files():
+            done.update(pq.read_table(p, columns=["run_id"]).column(0).to_pylist())
+        return done
+
+    def clean_temporary(self) -> None:
+        """Remove temporary files left by a killed sweep."""
+        for d in (self.root, self.parts):
+            for p in d.glob(".*.tmp-*"):
+                p.unlink(missing_ok=True)
+
+    # -- results ------------------------------------------------------------------------------
+    def write_part(self, rows: list[dict[str, Any]]) -> Path:
+        """Write the rows of one finished chunk as a part (atomically)."""
+        import pyarrow.parquet as pq
+
+        names: dict[str, None] = {}
+        for row in rows:
+            names.update(dict.fromkeys(row))
+        columns = {k: [row.get(k) for row in rows] for k in names}
+        path = self.parts / f"part-{min(r['run_id'] for r in rows):010d}.parquet"
+        n = 0
+        while path.exists():  # never overwrite a part (cannot happen when runs are only scheduled once)
+            n += 1
+            path = path.with_name(f"part-{min(r['run_id'] for r in rows):010d}-{n}.parquet")
+        table = _table(columns)
+        _atomic_write(path, lambda p: pq.write_table(table, p))
+        return path
+
+    def results(self):
+        """Every part, concatenated, as a pyarrow Table sorted by run_id (None if no part)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        tables = [pq.read_table(p) for p in self.part_files()]
+        if not tables:
+            return None
+        table = pa.concat_tables(tables, promote_options="permissive")
+        return table.take(pc.sort_indices(table, [("run_id", "ascending")]))
+
+
+def load(directory: str | Path, columns: list[str] | None = None):
+    """The results of a sweep as a pandas DataFrame, one row per finished run, sorted by run_id.
+
+    Columns: the design (``run_id``, ``point``, ``replicate``, ``seed``, ``spawn_key``, one column per
+    varied field named by its path, values in the unit of its spec), then ``status`` (``ok`` or
+    ``failed``), ``error_kind`` (``input``, ``solver``, ``simulation``, ``internal``, ``worker``),
+    ``error``, then the metrics of :mod:`sim.sweep.metrics` (headline first, the rest sorted).
+    Runs not finished yet (an interrupted sweep) are absent.
+
+    Parameters
+    ----------
+    directory : str or Path
+        A sweep directory.
+    columns : list of str, optional
+        Keep only these columns (``run_id`` is always kept).
+
+    Examples
+    --------
+    >>> df = load("sweeps/leak")                                         # doctest: +SKIP
+    >>> df.groupby(pd.cut(df["leaks.prk-crack.rate"], 5))["checks_passed"].mean()  # doctest: +SKIP
+    """
+    try:
+        import pandas as pd
+    except ImportError:  # pragma: no cover - pandas is in the test extra
+        raise UsageError("sim.sweep.load needs pandas: pip install pandas") from None
+    from sim.sweep.metrics import HEADLINE
+
+    store = SweepStore(directory)
+    design = store.design().to_pandas()
+    results = store.results()
+    if results is None:
+        df = design.iloc[:0].copy()
+        for k in _FIRST:
+            df[k] = pd.Series(dtype=object)
+    else:
+        res = results.to_pandas()
+        res = res.drop_duplicates("run_id", keep="first")
+        df = design.merge(res, on="run_id", how="inner", validate="one_to_one")
+    first = list(design.columns) + [c for c in (*_FIRST, *HEADLINE) if c in df.columns]
+    rest = sorted(c for c in df.columns if c not in first)
+    df = df[first + rest].sort_values("run_id", kind="stable").reset_index(drop=True)
+    if columns is not None:
+        keep = ["run_id", *[c for c in columns if c != "run_id"]]
+        if missing := [c for c in keep if c not in df.columns]:
+            raise UsageError(f"no column {missing[0]!r} in the sweep; known: {', '.join(df.columns[:20])} ...")
+        df = df[keep]
+    return df

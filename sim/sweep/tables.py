@@ -1,0 +1,61 @@
+"""The end-of-sweep summary: outcome fractions per bin of each varied parameter (pandas)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+__all__ = ["bin_labels", "outcome_category", "outcome_table"]
+
+MAX_LEVELS = 10
+"""A parameter with at most this many distinct values is tabulated per value, not binned."""
+
+
+def outcome_category(df) -> Any:
+    """Per row: ``failed`` for a failed run, else the outcome, suffixed `` (checks failed)`` when a
+    check failed (so the categories answer "did it go well" at a glance)."""
+    out = df["outcome"].astype(object).where(df["status"] == "ok", "failed")
+    bad = (df["status"] == "ok") & (df["checks_passed"].astype(object) == False)  # noqa: E712
+    return out.where(~bad, out.astype(str) + " (checks failed)")
+
+
+def bin_labels(values, log: bool, bins: int = 5):
+    """Values cut into *bins* intervals (log-spaced when *log*), or kept as is when few distinct."""
+    import pandas as pd
+
+    x = pd.Series(values)
+    if x.nunique() <= MAX_LEVELS or not np.issubdtype(x.dtype, np.number):
+        return x.astype(object)
+    lo, hi = float(x.min()), float(x.max())
+    if log and lo > 0:
+        edges = np.logspace(np.log10(lo), np.log10(hi), bins + 1)
+    else:
+        edges = np.linspace(lo, hi, bins + 1)
+    return pd.cut(x, edges, include_lowest=True, duplicates="drop", precision=3)
+
+
+def outcome_table(df, params: dict[str, dict[str, Any]], bins: int = 5):
+    """One row per (parameter, bin): the number of runs and the fraction in each outcome category.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        As :func:`sim.sweep.load` returns.
+    params : dict
+        Varied path -> ``{"unit": str, "log": bool}`` (the sweep's ``params`` settings).
+    """
+    import pandas as pd
+
+    cat = outcome_category(df)
+    categories = sorted(cat.dropna().astype(str).unique())
+    rows = []
+    for path, info in params.items():
+        labels = bin_labels(df[path], info.get("log", False), bins)
+        for label, idx in labels.groupby(labels, observed=True, sort=True).groups.items():
+            c = cat.loc[idx].astype(str)
+            row = {"parameter": path + (f" [{info['unit']}]" if info.get("unit") else ""), "bin": str(label),
+                   "runs": len(idx)}
+            row |= {k: float((c == k).mean()) for k in categories}
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["parameter", "bin", "runs", *categories])

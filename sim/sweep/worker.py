@@ -1,0 +1,140 @@
+"""What a worker does: run a chunk of runs and return their rows (it never writes results).
+
+A chunk carries the sweep's input files as a :class:`Bundle` (their bytes), so a worker needs no
+shared file system: the first chunk a worker sees unpacks the bundle into a private temporary
+directory and parses the scenario once; every run then applies its overrides to that parsed
+document in memory (:func:`sim.scenario.load.scenario_from_document`).
+"""
+
+from __future__ import annotations
+
+import atexit
+import hashlib
+import os
+import shutil
+import tempfile
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+__all__ = ["DIE_ONCE_ENV", "Bundle", "ChunkJob", "run_chunk", "run_one"]
+
+DIE_ONCE_ENV = "SAFEHAVEN_SWEEP_TEST_DIE_ONCE"
+"""Test hook: ``RUN_ID:FLAGFILE`` makes the worker process that is about to run RUN_ID exit at once
+(``os._exit``), the first time only (FLAGFILE records that it happened). Never set it otherwise."""
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """The input files of a sweep, by path relative to their common folder.
+
+    Attributes
+    ----------
+    files : ((relative path, bytes), ...), the scenario first.
+    scenario : relative path of the scenario file.
+    display : the scenario's name in messages (as the user gave it).
+    """
+
+    files: tuple[tuple[str, bytes], ...]
+    scenario: str
+    display: str
+
+    @property
+    def key(self) -> str:
+        h = hashlib.sha256()
+        for rel, data in self.files:
+            h.update(rel.encode() + b"\0" + hashlib.sha256(data).digest())
+        return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class ChunkJob:
+    """A chunk of runs: ``runs`` is ((run_id, overrides), ...).
+
+    ``die_once`` carries the coordinator's :data:`DIE_ONCE_ENV` (workers forked earlier, or on
+    another machine, do not see its environment)."""
+
+    bundle: Bundle
+    root_seed: int
+    runs: tuple[tuple[int, tuple[str, ...]], ...]
+    die_once: str | None = None
+
+
+_lock = threading.Lock()
+_docs: dict[str, Any] = {}
+_dirs: list[str] = []
+
+
+def _cleanup() -> None:
+    for d in _dirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+def _document(bundle: Bundle):
+    """The parsed scenario document of *bundle*, unpacked and parsed once per process."""
+    key = bundle.key
+    with _lock:
+        doc = _docs.get(key)
+        if doc is None:
+            from sim.scenario.yamlio import load_yaml
+
+            if not _dirs:
+                atexit.register(_cleanup)
+            root = tempfile.mkdtemp(prefix="safehaven-sweep-")
+            _dirs.append(root)
+            for rel, data in bundle.files:
+                target = Path(root, rel)
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(data)
+            doc = _docs[key] = load_yaml(Path(root, bundle.scenario), display=bundle.display)
+        return doc
+
+
+def _maybe_die(run_id: int, hook: str | None) -> None:
+    if not hook:
+        return
+    import multiprocessing
+
+    target, _, flag = hook.partition(":")
+    if int(target) != run_id or multiprocessing.parent_process() is None:
+        return
+    try:
+        os.close(os.open(flag, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return
+    os._exit(70)
+
+
+def run_one(doc, root_seed: int, run_id: int, overrides: tuple[str, ...] | list[str],
+            die_once: str | None = None) -> dict[str, Any]:
+    """Run one run of a sweep and return its row (status, error and metrics; never raises SimError)."""
+    import numpy as np
+
+    from sim.engine import simulate
+    from sim.errors import InputError, SimError
+    from sim.scenario.load import scenario_from_document
+    from sim.sweep.metrics import failed_row, metrics_row
+
+    _maybe_die(run_id, die_once)
+    row: dict[str, Any] = {"run_id": run_id}
+    try:
+        loaded = scenario_from_document(doc, list(overrides))
+        result = simulate(loaded, np.random.SeedSequence(root_seed, spawn_key=(run_id,)))
+    except InputError as exc:
+        return row | {"status": "failed", "error_kind": "input", "error": str(exc)} | failed_row()
+    except SimError as exc:
+        return row | {"status": "failed", "error_kind": "simulation", "error": str(exc)} | failed_row()
+    except Exception as exc:  # a defect hit by one parameter set must not stop a million-run sweep
+        return row | {"status": "failed", "error_kind": "internal",
+                      "error": f"{type(exc).__name__}: {exc}"} | failed_row()
+    ok = result.status == "ok"
+    row |= {"status": "ok" if ok else "failed", "error_kind": None if ok else "solver",
+            "error": None if ok else (result.message or "the run failed")}
+    return row | metrics_row(result.summary)
+
+
+def run_chunk(job: ChunkJob) -> list[dict[str, Any]]:
+    """Run every run of *job*, in order; one row each."""
+    doc = _document(job.bundle)
+    return [run_one(doc, job.root_seed, run_id, overrides, job.die_once) for run_id, overrides in job.runs]
