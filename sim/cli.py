@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from sim import __version__
+from sim.cli_report import add_report_parsers
 from sim.cli_sweep import add_sweep_parser
 from sim.cli_sweep import run_sweep_command as _cmd_sweep
 from sim.errors import InputError, SimError, UsageError
@@ -56,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("schema", help="print the JSON Schema of a file kind")
     s.add_argument("kind", choices=["station", "scenario", "procedure", "drill"])
     add_sweep_parser(sub)
+    add_report_parsers(sub)
     return p
 
 
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         args = _parser().parse_args(argv)
-        handler = globals()[f"_cmd_{args.command}"]
+        handler = getattr(args, "handler", None) or globals()[f"_cmd_{args.command}"]
         return handler(args)
     except InputError as exc:
         for problem in exc.problems:

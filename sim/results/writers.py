@@ -53,7 +53,9 @@ def write_run(result: RunResult, out: str | Path, *, force: bool = False, fmt: s
         raise UsageError(f"{out} exists; choose another --out or pass --force to replace it")
     out.parent.mkdir(parents=True, exist_ok=True)
     fmt = fmt or result.loaded.scenario.output.format
+    _remove_abandoned(out)
     tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
+    (tmp / _PID_FILE).write_text(str(os.getpid()))
     try:
         with open(tmp / "summary.json", "w", encoding="utf-8") as fh:
             json.dump(result.summary, fh, indent=2, ensure_ascii=False, allow_nan=False)
@@ -69,8 +71,13 @@ def write_run(result: RunResult, out: str | Path, *, force: bool = False, fmt: s
         for name, data in result.extra.get("files", {}).items():
             (tmp / name).write_text(data, encoding="utf-8")
         _write_inputs(result, tmp / "inputs")
+        (tmp / _PID_FILE).unlink()
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the run directory is not
         if out.exists():
             trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
+            (trash / _PID_FILE).write_text(str(os.getpid()))
             os.replace(out, trash / "old")
             os.replace(tmp, out)
             shutil.rmtree(trash, ignore_errors=True)
@@ -80,6 +87,37 @@ def write_run(result: RunResult, out: str | Path, *, force: bool = False, fmt: s
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+_PID_FILE = ".writer-pid"
+
+
+def _remove_abandoned(out: Path) -> None:
+    """Delete temporary directories that a killed writer of *out* left beside it.
+
+    A temporary directory holds the pid of the process writing it; it is abandoned when that
+    process no longer exists (a directory without a pid file is left alone).
+    """
+    for tmp in out.parent.glob(f".{out.name}.*"):
+        if not tmp.is_dir() or not tmp.name.endswith((".partial", ".old")):
+            continue
+        pid_file = tmp / _PID_FILE
+        try:
+            pid = int(pid_file.read_text())
+        except (OSError, ValueError):
+            continue
+        if pid != os.getpid() and not _alive(pid):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _write_inputs(result: RunResult, inputs: Path) -> None:

@@ -1,0 +1,184 @@
+"""The ``replay``, ``compare`` and ``report`` commands of ``safehaven``.
+
+:func:`add_report_parsers` adds them to the main parser's subparsers; each sets
+``handler`` (one of :func:`run_replay`, :func:`run_compare`, :func:`run_report`), which takes the
+parsed arguments and returns the exit code. :func:`main` runs them alone
+(``python -m sim.cli_report replay DIR``) with the same exit codes as ``safehaven``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from pathlib import Path
+
+from sim.errors import InputError, SimError, UsageError
+
+__all__ = ["add_report_parsers", "main", "run_compare", "run_replay", "run_report"]
+
+EXIT_OK, EXIT_DIFFERENT, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+
+
+def add_report_parsers(subparsers) -> None:
+    """Add ``replay``, ``compare`` and ``report`` to *subparsers* (from ``add_subparsers``)."""
+    r = subparsers.add_parser("replay", help="re-run a run directory and prove the same events come out")
+    r.add_argument("run", type=Path, help="a run directory written by 'safehaven run --out'")
+    r.add_argument("--at", metavar="T", help="also show the state at time T: 00:35:00, '35 min' or 2100 (s)")
+    r.add_argument("--json", action="store_true", help="print machine-readable output")
+    r.set_defaults(handler=run_replay)
+
+    c = subparsers.add_parser("compare", help="two runs side by side: outcome, margins, where timelines part")
+    c.add_argument("a", type=Path, help="first run directory")
+    c.add_argument("b", type=Path, help="second run directory")
+    c.add_argument("--json", action="store_true", help="print machine-readable output")
+    c.set_defaults(handler=run_compare)
+
+    p = subparsers.add_parser("report", help="plots and a self-contained HTML report of a run directory")
+    p.add_argument("run", type=Path)
+    p.add_argument("--html", type=Path, help="HTML file to write (default: DIR/report.html)")
+    p.add_argument("--png-dir", type=Path, help="also keep the PNG plots in this directory")
+    p.add_argument("--at", metavar="T", help="time at which to draw the station (default: the lowest pressure)")
+    p.set_defaults(handler=run_report)
+
+
+def _console():
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def run_replay(args) -> int:
+    """``safehaven replay DIR [--at T]``: 0 when identical, 1 when the events differ."""
+    from sim.replay import parse_time, replay, run_seed, states_at
+    from sim.results.reader import interpolate_series
+
+    at = parse_time(args.at) if args.at is not None else None
+    report = replay(args.run)
+    state = series_state = None
+    if at is not None:
+        record = _record(args.run)
+        series_state = interpolate_series(record.series, at)
+        state = states_at(record.load(), run_seed(record), [at])[0]
+    if args.json:
+        out = report.to_json()
+        if state is not None:
+            out["at"] = {**state, "series": {"t": series_state.t, "interpolated": series_state.interpolated,
+                                             "bracket": list(series_state.bracket), "p_Pa": series_state.p,
+                                             "pp_Pa": series_state.pp}}
+        print(json.dumps(out, indent=2))
+    else:
+        console = _console()
+        console.print(f"replay of {args.run}: " + report.describe(), markup=False)
+        if state is not None:
+            render_state(console, state, series_state)
+    return EXIT_OK if report.identical else EXIT_DIFFERENT
+
+
+def _record(path):
+    from sim.results.reader import read_run
+
+    return read_run(path)
+
+
+def render_state(console, state: dict, series_state) -> None:
+    """Print the state of a run at one instant (from :func:`sim.replay.states_at`)."""
+    from rich.table import Table
+
+    from sim.units import format_duration
+
+    console.print(f"\n[bold]State at {format_duration(state['t'])}[/bold] ({state['t']:g} s)")
+    how = ("at a sample time" if not series_state.interpolated else
+           f"interpolated linearly between samples at {series_state.bracket[0]:g} s and {series_state.bracket[1]:g} s")
+    t = Table(title=f"Compartments (kPa): 'series' is series.csv {how}; the others are the re-run stopped at T",
+              title_justify="left")
+    for col in ("compartment", "p series", "p re-run", "N2", "O2", "CO2"):
+        t.add_column(col, justify="left" if col == "compartment" else "right")
+    for name, c in state["compartments"].items():
+        t.add_row(name, f"{series_state.p.get(name, float('nan')) / 1000:.3f}", f"{c['p_Pa'] / 1000:.3f}",
+                  f"{c['N2_Pa'] / 1000:.2f}", f"{c['O2_Pa'] / 1000:.2f}", f"{c['CO2_Pa'] / 1000:.3f}")
+    console.print(t)
+    closed = [h for h, s in state["hatches"].items() if s == "closed"]
+    valves = [h for h, s in state["valves"].items() if s == "open"]
+    console.print(f"Hatches closed: {', '.join(closed) or 'none'} (all others open)")
+    console.print(f"Equalization valves open: {', '.join(valves) or 'none'}")
+    leaks = [f"{lid} at {lk['at']} (CdA {lk['cda_m2'] * 1e4:.3g} cm²)" for lid, lk in state["leaks"].items()]
+    console.print(f"Active leaks: {', '.join(leaks) or 'none'}")
+    alarms = [f"{name} ({', '.join(where)})" for name, where in state["alarms"].items()]
+    console.print(f"Alarms: {', '.join(alarms) or 'none'}")
+    if state["crew"]:
+        t = Table(title="Crew", title_justify="left")
+        for col in ("crew", "location", "status", "doing"):
+            t.add_column(col)
+        for cid, m in state["crew"].items():
+            t.add_row(cid, str(m.get("location")), str(m.get("status")), str(m.get("doing")))
+        console.print(t)
+    else:
+        console.print("Crew: none in this scenario")
+
+
+def run_compare(args) -> int:
+    """``safehaven compare A B``: 0 (a comparison is information, not a verdict)."""
+    from sim.compare import compare_runs, render_comparison
+
+    a, b = _record(args.a), _record(args.b)
+    labels = (str(args.a.name or args.a), str(args.b.name or args.b))
+    if labels[0] == labels[1]:
+        labels = ("A", "B")
+    cmp = compare_runs(a, b, labels)
+    if args.json:
+        print(json.dumps(cmp, indent=2))
+    else:
+        console = _console()
+        console.print(f"A = {args.a}\nB = {args.b}", markup=False)
+        render_comparison(console, cmp)
+    return EXIT_OK
+
+
+def run_report(args) -> int:
+    """``safehaven report DIR [--html F] [--png-dir D]``: writes the HTML report."""
+    from sim.replay import parse_time
+    from sim.report.html import write_report
+
+    at = parse_time(args.at) if args.at is not None else None
+    html = args.html or (args.run / "report.html")
+    out = write_report(args.run, html, png_dir=args.png_dir, at=at)
+    print(f"report: {out}")
+    if args.png_dir:
+        print(f"plots: {args.png_dir}")
+    return EXIT_OK
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message):
+        self.print_usage(sys.stderr)
+        raise UsageError(message)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m sim.cli_report replay|compare|report ...``; returns the exit code."""
+    argv = sys.argv[1:] if argv is None else argv
+    parser = _Parser(prog="safehaven")
+    add_report_parsers(parser.add_subparsers(dest="command", required=True, parser_class=_Parser))
+    try:
+        args = parser.parse_args(argv)
+        return args.handler(args)
+    except InputError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_INPUT
+    except UsageError as exc:
+        print(f"safehaven: error: {exc}", file=sys.stderr)
+        return EXIT_INPUT
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    except (SimError, Exception) as exc:
+        if os.environ.get("SAFEHAVEN_DEBUG"):
+            raise
+        print(f"safehaven: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,280 @@
+"""Replaying a run directory: re-run it from ``inputs/`` and prove the same events come out.
+
+:func:`replay` loads the scenario kept in ``inputs/`` with the recorded overrides and seed, runs it
+again and compares the new event log with ``events.jsonl`` byte for byte. Where they differ it names
+the first differing event.
+
+:func:`states_at` shows the station at chosen instants by running a fresh simulation and pausing it
+there: the simpy environment given to :class:`~sim.engine.Simulation` stops at each instant, the
+live simulation is read (atmosphere, hatches, valves, leaks, alarms, crew), and the run either
+continues to the next instant or is abandoned. Pausing changes how the engine batches its
+look-ahead, so the paused run is only used for display, never for the identity proof.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import simpy
+
+from sim.errors import UsageError
+from sim.results.events import dumps_event
+from sim.results.reader import RunRecord, event_state_at, read_run
+
+__all__ = ["ReplayReport", "parse_time", "replay", "run_seed", "states_at"]
+
+_EPS = 1e-6
+"""How far past T a paused run stops [s], so that events scheduled at exactly T have happened."""
+
+_CLOCK = re.compile(r"^\s*(\d+):([0-5]?\d)(?::([0-5]?\d(?:\.\d*)?))?\s*$")
+
+
+def parse_time(text: str | float) -> float:
+    """A time from the command line: ``00:35:00`` (h:mm:ss), ``00:35`` (h:mm), ``35 min``, ``2100`` [s].
+
+    Returns
+    -------
+    float
+        The time [s].
+
+    Raises
+    ------
+    UsageError
+        If the text is none of these forms.
+
+    Examples
+    --------
+    >>> parse_time("00:35:00"), parse_time("35 min"), parse_time("2100")
+    (2100.0, 2100.0, 2100.0)
+    """
+    if isinstance(text, int | float):
+        return float(text)
+    m = _CLOCK.match(text)
+    if m:
+        h, mnt, s = m.groups()
+        return int(h) * 3600.0 + int(mnt) * 60.0 + (float(s) if s else 0.0)
+    from sim.units import UnitError, to_si
+
+    try:
+        value = float(text)
+    except ValueError:
+        value = None
+    try:
+        value = to_si(text.strip(), "time") if value is None else value
+    except UnitError as exc:
+        raise UsageError(f"--at {text!r}: expected a time such as 00:35:00, '35 min' or 2100 (seconds): {exc}") from None
+    if value < 0:
+        raise UsageError(f"--at {text!r}: a time must not be negative")
+    return value
+
+
+def run_seed(record: RunRecord):
+    """The seed to re-run *record* with: the manifest's seed, with the run's spawn key if any."""
+    seed = record.manifest.get("seed", record.summary.get("seed"))
+    if seed is None:
+        raise UsageError(f"{record.path}: no seed in inputs/manifest.json or summary.json")
+    spawn_key = tuple(record.summary.get("spawn_key") or ())
+    if spawn_key:
+        return np.random.SeedSequence(int(seed), spawn_key=spawn_key)
+    return int(seed)
+
+
+@dataclass
+class ReplayReport:
+    """The outcome of a replay.
+
+    Attributes
+    ----------
+    identical : True when the new events.jsonl is byte-identical to the recorded one.
+    n_recorded, n_replayed : numbers of events.
+    index : index (0-based) of the first differing event, None when identical.
+    expected, got : that event as recorded and as replayed (None past the end of a log).
+    version_recorded : the program version that wrote the run.
+    """
+
+    path: Path
+    identical: bool
+    n_recorded: int
+    n_replayed: int
+    index: int | None = None
+    expected: dict | None = None
+    got: dict | None = None
+    differing_fields: list[str] = field(default_factory=list)
+    version_recorded: str | None = None
+    result: Any = None
+
+    def describe(self) -> str:
+        """One paragraph for the terminal."""
+        if self.identical:
+            return (f"identical: {self.n_replayed} events, events.jsonl reproduced byte for byte")
+        lines = [f"DIFFERENT: first differing event is #{self.index} (line {self.index + 1} of events.jsonl); "
+                 f"{self.n_recorded} events recorded, {self.n_replayed} replayed"]
+        lines.append(f"  expected: {dumps_event(self.expected) if self.expected is not None else '(no more events)'}")
+        lines.append(f"  got:      {dumps_event(self.got) if self.got is not None else '(no more events)'}")
+        if self.differing_fields:
+            lines.append(f"  fields that differ: {', '.join(self.differing_fields)}")
+        return "\n".join(lines)
+
+    def to_json(self) -> dict:
+        return {
+            "run": str(self.path), "identical": self.identical, "n_recorded": self.n_recorded,
+            "n_replayed": self.n_replayed, "first_difference": None if self.identical else {
+                "index": self.index, "line": self.index + 1, "expected": self.expected, "got": self.got,
+                "fields": self.differing_fields},
+        }
+
+
+def replay(directory: str | Path) -> ReplayReport:
+    """Re-run a run directory from its ``inputs/`` and compare the events byte for byte.
+
+    Raises
+    ------
+    UsageError
+        If the directory is not a replayable run directory.
+    InputError
+        If the kept inputs no longer load.
+    """
+    import json
+
+    from sim.engine import simulate
+
+    record = read_run(directory)
+    loaded = record.load()
+    result = simulate(loaded, run_seed(record))
+    got_lines = [line + "\n" for line in result.events.lines()]
+    expected_bytes = (record.path / "events.jsonl").read_bytes()
+    got_bytes = "".join(got_lines).encode("utf-8")
+    report = ReplayReport(record.path, expected_bytes == got_bytes, len(record.events), len(got_lines),
+                          version_recorded=record.manifest.get("version"), result=result)
+    if report.identical:
+        return report
+    expected_lines = expected_bytes.decode("utf-8").splitlines(keepends=True)
+    index = next((i for i, (a, b) in enumerate(zip(expected_lines, got_lines, strict=False)) if a != b),
+                 min(len(expected_lines), len(got_lines)))
+    report.index = index
+
+    def parse(lines, i):
+        if i >= len(lines):
+            return None
+        try:
+            return json.loads(lines[i])
+        except json.JSONDecodeError:
+            return {"unparsable line": lines[i].rstrip("\n")}
+
+    report.expected, report.got = parse(expected_lines, index), parse(got_lines, index)
+    if report.expected is not None and report.got is not None:
+        keys = dict.fromkeys([*report.expected, *report.got])
+        report.differing_fields = [k for k in keys if report.expected.get(k) != report.got.get(k)]
+    return report
+
+
+class _Stopped(Exception):
+    """Raised inside a paused run once the last requested instant has been read."""
+
+
+class _PausingEnvironment(simpy.Environment):
+    """A simpy environment whose ``run(until=end)`` pauses at chosen instants and calls back."""
+
+    def __init__(self, stops: list[float], on_stop):
+        super().__init__()
+        self._stops = sorted(stops)
+        self._on_stop = on_stop
+
+    def run(self, until=None):
+        end = math.inf if until is None else float(until)
+        for t in self._stops:
+            if t >= end:
+                break
+            if t + _EPS > self.now:
+                super().run(until=t + _EPS)
+            self._on_stop(t)
+        else:
+            raise _Stopped
+        result = super().run(until=until)
+        for t in self._stops:
+            if t >= end:
+                self._on_stop(end)
+        return result
+
+
+def states_at(loaded, seed, times: list[float]) -> list[dict[str, Any]]:
+    """The live state of a fresh run of *loaded* at each of *times* [s].
+
+    Parameters
+    ----------
+    loaded : LoadedScenario
+    seed : int or numpy.random.SeedSequence
+    times : list of float
+        Instants [s], each within the run's duration.
+
+    Returns
+    -------
+    list of dict
+        Per instant: ``t`` [s]; ``compartments`` {id: {p_Pa, N2_Pa, O2_Pa, CO2_Pa}}; ``hatches`` and
+        ``valves`` {id: "open"/"closed"}; ``leaks`` {id: {at, cda_m2}} (open leaks only); ``alarms``
+        {name: [compartments]}; ``crew`` {id: {location, status, doing}}; ``n_events`` so far.
+
+    Raises
+    ------
+    UsageError
+        If a time is negative or after the end of the run.
+    """
+    from sim.engine import Simulation
+
+    duration = loaded.scenario.duration
+    for t in times:
+        if t < 0 or t > duration + 1e-9:
+            raise UsageError(f"--at {t:g} s is outside the run (0 to {duration:g} s)")
+    captured: dict[float, dict] = {}
+    holder: dict[str, Simulation] = {}
+
+    def on_stop(t: float) -> None:
+        captured[t] = _live_state(holder["sim"], t)
+
+    env = _PausingEnvironment(list(times), on_stop)
+    sim = Simulation(loaded, seed, env=env)
+    holder["sim"] = sim
+    try:
+        sim.run()
+    except _Stopped:
+        pass
+    return [captured[min(t, duration)] if t not in captured else captured[t] for t in times]
+
+
+def _live_state(sim, t: float) -> dict[str, Any]:
+    sim.sync()
+    p = np.asarray(sim.solver.pressure(), float)
+    pp = np.asarray(sim.solver.partial_pressures(), float)
+    compartments = {name: {"p_Pa": float(p[i]), "N2_Pa": float(pp[i, 0]), "O2_Pa": float(pp[i, 1]),
+                           "CO2_Pa": float(pp[i, 2])} for i, name in enumerate(sim.names)}
+    with_valve = {h for h, x in sim.station.hatches.items() if x.valve}
+    from_events = event_state_at(sim.log.events, t)
+    alarms = {name: from_events["alarms"].get(name, []) for name in sorted(sim.alarms_active)}
+    leaks = {lid: {"at": s.get("at"), "cda_m2": float(s.get("cda_m2", 0.0))}
+             for lid, s in sim.leak_state.items() if s.get("cda_m2", 0.0) > 0}
+    crew = {}
+    members = getattr(sim, "crew", {}) or {}
+    for cid, m in (members.items() if isinstance(members, dict) else ((getattr(x, "id", str(x)), x) for x in members)):
+        ev = from_events["crew"].get(cid, {})
+        location = next((getattr(m, a) for a in ("location", "where", "at") if isinstance(getattr(m, a, None), str)),
+                        ev.get("location"))
+        status = getattr(m, "status", None)
+        crew[cid] = {"location": location, "status": status if isinstance(status, str) else ev.get("status", "ok"),
+                     "doing": ev.get("doing", "idle")}
+    for cid, ev in from_events["crew"].items():
+        crew.setdefault(cid, ev)
+    return {
+        "t": float(t),
+        "compartments": compartments,
+        "hatches": {h: "open" if s else "closed" for h, s in sim.hatch_open.items()},
+        "valves": {h: "open" if s else "closed" for h, s in sim.valve_open.items() if h in with_valve},
+        "leaks": leaks,
+        "alarms": alarms,
+        "crew": crew,
+        "n_events": len(sim.log.events),
+    }

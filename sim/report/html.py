@@ -1,0 +1,196 @@
+"""A self-contained HTML report of a run directory: plots embedded as base64 PNG, tables, timeline.
+
+The file needs nothing beside it (no scripts, no external styles or images), so it can be mailed or
+attached to a flight note. Every piece of text from the run is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["render_html", "write_report"]
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1200px;color:#222}
+h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}
+table{border-collapse:collapse;margin:.5em 0;font-size:.9em}
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left}th{background:#f2f2f2}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+.pass{color:#176d2f;font-weight:bold}.fail{color:#b00020;font-weight:bold}
+img{max-width:100%;border:1px solid #ddd;margin:.5em 0}
+.muted{color:#666;font-size:.9em}
+"""
+
+
+def _e(x: Any) -> str:
+    return html.escape("" if x is None else str(x), quote=True)
+
+
+def _t(x) -> str:
+    from sim.units import format_duration
+
+    if x is None:
+        return "-"
+    if x == "inf":
+        return "never"
+    return format_duration(float(x))
+
+
+def _kpa(x) -> str:
+    return "-" if x is None or isinstance(x, str) else f"{float(x) / 1000:.2f}"
+
+
+def _table(headers: list[str], rows: list[list[Any]], numeric: set[int] = frozenset()) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    body = []
+    for row in rows:
+        cells = []
+        for j, cell in enumerate(row):
+            if isinstance(cell, _Raw):
+                cells.append(f"<td>{cell.html}</td>")
+            else:
+                cells.append(f'<td class="num">{_e(cell)}</td>' if j in numeric else f"<td>{_e(cell)}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(body)}</tbody></table>"
+
+
+class _Raw:
+    """Markup built here from escaped parts (never from run text directly)."""
+
+    def __init__(self, markup: str):
+        self.html = markup
+
+
+def _img(path: Path, alt: str) -> str:
+    data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
+    return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
+
+
+def render_html(record, images: dict[str, Path], at: float | None = None) -> str:
+    """The report page for a run record and its PNG plots (``{caption: path}``)."""
+    s = record.summary
+    parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_e(s.get('scenario'))}"
+             f" — Safehaven report</title><style>{_CSS}</style></head><body>"]
+    parts.append(f"<h1>{_e(s.get('scenario'))}</h1>")
+    overrides = (getattr(record, "manifest", {}) or {}).get("overrides") or []
+    checks_ok = s.get("checks_passed")
+    info = [
+        ["run directory", str(record.path)], ["seed", s.get("seed")], ["program version", s.get("version")],
+        ["duration", _t(s.get("duration_s"))], ["status", s.get("status")], ["outcome", s.get("outcome")],
+        ["checks", "all passed" if checks_ok else "some FAILED" if checks_ok is False else "-"],
+        ["overrides (--set)", "; ".join(overrides) or "none"],
+    ]
+    if s.get("message"):
+        info.append(["message", s["message"]])
+    parts.append("<h2>Run</h2>" + _table(["", ""], info))
+    if s.get("checks"):
+        rows = []
+        for c in s["checks"]:
+            mark = _Raw('<span class="pass">pass</span>' if c["passed"] else '<span class="fail">FAIL</span>')
+            rows.append([c["check"], c["expect"], mark, "-" if c["margin"] is None else c["margin"], c["detail"]])
+        parts.append("<h2>Checks</h2>" + _table(["check", "expects", "result", "margin (SI)", "detail"], rows, {3}))
+    rows = [[n, _kpa(c.get("p_start_Pa")), _kpa(c.get("p_min_Pa")), _t(c.get("p_min_t_s")), _kpa(c.get("p_end_Pa")),
+             _t(c.get("reserve_floor_t_s")) if c.get("reserve_floor_t_s") is not None else "not reached"]
+            for n, c in s.get("compartments", {}).items()]
+    parts.append("<h2>Compartments</h2>" + _table(
+        ["compartment", "start [kPa]", "minimum [kPa]", "minimum at", "end [kPa]", "reserve floor crossed"],
+        rows, {1, 2, 3, 4, 5}))
+    if s.get("crew"):
+        rows = [[cid, c.get("location"), c.get("worst_status"), _t(c.get("sheltered_s")),
+                 _kpa(c.get("min_ppO2_Pa")), _kpa(c.get("min_p_Pa"))] for cid, c in s["crew"].items()]
+        parts.append("<h2>Crew</h2>" + _table(
+            ["crew", "ended in", "worst status", "sheltered at", "min ppO2 [kPa]", "min p [kPa]"], rows, {3, 4, 5}))
+    if s.get("leaks"):
+        rows = [[lid, lk.get("at"), _t(lk.get("started_s")), lk.get("cda_m2"), lk.get("leaked_kg"),
+                 _t(lk.get("repaired_s")) if "repaired_s" in lk else "-"] for lid, lk in s["leaks"].items()]
+        parts.append("<h2>Leaks</h2>" + _table(["leak", "at", "started", "CdA [m²]", "leaked [kg]", "repaired"],
+                                              rows, {2, 3, 4, 5}))
+    gas = s.get("gas", {})
+    if gas:
+        rows = [["leaked overboard", gas.get("leaked_kg")]]
+        rows += [[f"{sid} used", sup.get("used_kg")] for sid, sup in gas.get("supplies", {}).items()]
+        parts.append("<h2>Gas</h2>" + _table(["", "kg"], rows, {1}))
+    parts.append("<h2>Plots</h2>")
+    for caption, path in images.items():
+        parts.append(f"<figure>{_img(path, caption)}<figcaption class=\"muted\">{_e(caption)}</figcaption></figure>")
+    rows = []
+    for e in record.events:
+        details = ", ".join(f"{k}={v}" for k, v in e.items() if k not in ("t", "kind"))
+        rows.append([_t(e["t"]), f"{float(e['t']):g}", e["kind"], details])
+    parts.append(f"<h2>Event timeline</h2><p class=\"muted\">{len(rows)} events, as in events.jsonl</p>"
+                 + _table(["time", "t [s]", "event", "details"], rows, {0, 1}))
+    parts.append("</body></html>\n")
+    return "".join(parts)
+
+
+def _report_time(record) -> float:
+    """Default instant for the station drawing: when the station's lowest pressure occurred [s]."""
+    s = record.summary
+    where = s.get("station", {}).get("p_min_at")
+    t = s.get("compartments", {}).get(where, {}).get("p_min_t_s")
+    if isinstance(t, int | float):
+        return float(t)
+    return float(record.series.t[-1]) if len(record.series.t) else 0.0
+
+
+def write_report(run_dir: str | Path, html_path: str | Path, png_dir: str | Path | None = None,
+                 at: float | None = None) -> Path:
+    """Draw the plots of a run directory and write the self-contained HTML report.
+
+    Parameters
+    ----------
+    run_dir : path
+        A run directory.
+    html_path : path
+        The HTML file to write.
+    png_dir : path, optional
+        Keep the PNGs there (created if needed); otherwise they live in a temporary directory.
+    at : float, optional
+        Instant for the station drawing [s]; default when the station's lowest pressure occurred.
+
+    Returns
+    -------
+    Path
+        *html_path*.
+    """
+    from sim.report.plots import draw_station, plot_crew_activity, plot_series
+    from sim.results.reader import read_run, state_at
+    from sim.units import format_duration
+
+    record = read_run(run_dir)
+    try:
+        loaded = record.load()
+    except Exception:  # an old or hand-made directory: plot what the files hold
+        loaded = None
+    with tempfile.TemporaryDirectory(prefix="safehaven-report-") as tmp:
+        out_dir = Path(png_dir) if png_dir is not None else Path(tmp)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        images: dict[str, Path] = {}
+        limits = {}
+        if loaded is not None:
+            lim = loaded.station.limits
+            limits = {"reserve_floor": lim.reserve_floor, "ppO2_min": lim.ppO2_min, "ppCO2_max": lim.ppCO2_max}
+        elif "reserve_floor_Pa" in record.summary.get("station", {}):
+            limits = {"reserve_floor": record.summary["station"]["reserve_floor_Pa"]}
+        if len(record.series.t):
+            images["Total pressure, ppO2 and ppCO2 per compartment, with events and the station's limits"] = \
+                plot_series(record.series, out_dir / "series.png", record.events, limits, record.summary.get("scenario"))
+        if loaded is not None and len(record.series.t):
+            t = _report_time(record) if at is None else float(at)
+            st = state_at(record, t, loaded)
+            state = {"t": t, "compartments": {n: {"p_Pa": p} for n, p in st["series"].p.items()},
+                     "hatches": st["hatches"], "valves": st["valves"], "crew": st["crew"], "leaks": st["leaks"]}
+            images[f"The station at {format_duration(t)}: compartments coloured by pressure, hatch states, crew"] = \
+                draw_station(loaded.station, out_dir / "station.png", state=state)
+        gantt = plot_crew_activity(record.events, out_dir / "crew.png")
+        if gantt is not None:
+            images["Crew activity: who did what when"] = gantt
+        text = render_html(record, images, at)
+    html_path = Path(html_path)
+    html_path.parent.mkdir(parents=True, exist_ok=True)
+    html_path.write_text(text, encoding="utf-8")
+    return html_path

@@ -1,0 +1,358 @@
+"""Reading a run directory back: summary.json, events.jsonl, series.csv (or Parquet), inputs/.
+
+:func:`read_run` returns a :class:`RunRecord` with the same face as an in-memory
+:class:`~sim.engine.RunResult` (``.summary``, ``.events``, ``.series``), so reports and comparisons
+work on either. :func:`state_at` reconstructs what the files say about one instant: pressures and
+gas interpolated from the series, hatch, valve, leak, alarm and crew states from the events.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim.errors import UsageError
+from sim.results.events import EventLog
+from sim.results.series import Series
+
+__all__ = ["RunRecord", "SeriesState", "event_state_at", "interpolate_series", "read_run", "state_at"]
+
+_SPECIES = ("N2", "O2", "CO2")
+
+
+@dataclass
+class RunRecord:
+    """A run directory read back.
+
+    Attributes
+    ----------
+    path : the run directory.
+    summary : summary.json as a dict.
+    events : the events as a list of dicts, in simulation order.
+    series : :class:`~sim.results.series.Series` (numpy arrays) [s], [Pa].
+    manifest : inputs/manifest.json (seed, version, overrides), empty when absent.
+    """
+
+    path: Path
+    summary: dict[str, Any]
+    events: list[dict]
+    series: Series
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def log(self) -> EventLog:
+        """The events as an :class:`~sim.results.events.EventLog` (for code written for RunResult)."""
+        return EventLog(self.events)
+
+    @property
+    def status(self) -> str:
+        return self.summary.get("status", "ok")
+
+    @property
+    def seed(self) -> int | None:
+        return self.summary.get("seed", self.manifest.get("seed"))
+
+    @property
+    def inputs(self) -> Path:
+        """The directory of resolved inputs."""
+        return self.path / "inputs"
+
+    def scenario_path(self) -> Path:
+        """The scenario file inside ``inputs/``.
+
+        Raises
+        ------
+        UsageError
+            If the directory has no manifest naming its scenario.
+        """
+        rel = self.manifest.get("scenario")
+        if not rel:
+            raise UsageError(f"{self.path}: inputs/manifest.json names no scenario; this run cannot be replayed")
+        path = self.inputs / rel
+        if not path.is_file():
+            raise UsageError(f"{self.path}: the scenario {rel} named by inputs/manifest.json is missing")
+        return path
+
+    def load(self):
+        """Load the scenario from ``inputs/`` with the recorded overrides (a LoadedScenario)."""
+        from sim.scenario.load import load_scenario
+
+        return load_scenario(self.scenario_path(), list(self.manifest.get("overrides", [])))
+
+    def to_dataframe(self):
+        """The series as a pandas DataFrame indexed by ``t_s`` (columns as in series.csv).
+
+        Raises
+        ------
+        ImportError
+            If pandas is not installed.
+        """
+        return series_dataframe(self.series)
+
+    def events_dataframe(self):
+        """The events as a pandas DataFrame (one row per event)."""
+        pd = _pandas()
+        return pd.DataFrame(self.events)
+
+
+def _pandas():
+    try:
+        import pandas as pd
+    except ImportError as exc:
+        raise ImportError("to_dataframe() needs pandas: pip install pandas "
+                          "(the numpy arrays are in .series meanwhile)") from exc
+    return pd
+
+
+def series_dataframe(series: Series):
+    """A :class:`Series` as a pandas DataFrame indexed by ``t_s`` [s]."""
+    pd = _pandas()
+    cols = series.columns()
+    t = cols.pop("t_s")
+    return pd.DataFrame(cols, index=pd.Index(t, name="t_s"))
+
+
+def read_run(directory: str | Path) -> RunRecord:
+    """Read a run directory written by ``safehaven run --out``.
+
+    Parameters
+    ----------
+    directory : str or Path
+        The run directory.
+
+    Raises
+    ------
+    UsageError
+        If it is not a run directory (no summary.json or events.jsonl), naming what is missing.
+    """
+    path = Path(directory)
+    if not path.is_dir():
+        raise UsageError(f"{path}: no such run directory")
+    missing = [n for n in ("summary.json", "events.jsonl") if not (path / n).is_file()]
+    if missing:
+        raise UsageError(f"{path}: not a run directory (missing {', '.join(missing)})")
+    with open(path / "summary.json", encoding="utf-8") as fh:
+        summary = json.load(fh)
+    events = read_events(path / "events.jsonl")
+    series = read_series(path)
+    manifest = {}
+    if (path / "inputs" / "manifest.json").is_file():
+        with open(path / "inputs" / "manifest.json", encoding="utf-8") as fh:
+            manifest = json.load(fh)
+    return RunRecord(path, summary, events, series, manifest)
+
+
+def read_events(path: str | Path) -> list[dict]:
+    """events.jsonl as a list of dicts.
+
+    Raises
+    ------
+    UsageError
+        On a line that is not JSON, naming the file and line.
+    """
+    events = []
+    with open(path, encoding="utf-8") as fh:
+        for n, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                events.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise UsageError(f"{path}:{n}: not a JSON event: {exc.msg}") from None
+    return events
+
+
+def read_series(directory: str | Path) -> Series:
+    """series.csv (or series.parquet) of a run directory as a :class:`Series`."""
+    directory = Path(directory)
+    if (directory / "series.csv").is_file():
+        with open(directory / "series.csv", encoding="utf-8") as fh:
+            header = fh.readline().strip().split(",")
+        data = np.loadtxt(directory / "series.csv", delimiter=",", skiprows=1, ndmin=2)
+        cols = {name: data[:, j] if data.size else np.zeros(0) for j, name in enumerate(header)}
+    elif (directory / "series.parquet").is_file():
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(directory / "series.parquet")
+        cols = {name: table.column(name).to_numpy() for name in table.column_names}
+    else:
+        raise UsageError(f"{directory}: no series.csv or series.parquet")
+    return series_from_columns(cols)
+
+
+def series_from_columns(cols: dict[str, np.ndarray]) -> Series:
+    """Rebuild a :class:`Series` from series.csv columns (N2 is total minus O2 and CO2)."""
+    names = tuple(dict.fromkeys(c.rsplit(".", 1)[0] for c in cols if c != "t_s"))
+    t = np.asarray(cols.get("t_s", np.zeros(0)), float)
+    k, n = len(t), len(names)
+    p = np.zeros((k, n))
+    pp = np.zeros((k, n, 3))
+    for i, name in enumerate(names):
+        p[:, i] = cols[f"{name}.p_Pa"]
+        pp[:, i, 1] = cols.get(f"{name}.O2_Pa", np.zeros(k))
+        pp[:, i, 2] = cols.get(f"{name}.CO2_Pa", np.zeros(k))
+        pp[:, i, 0] = p[:, i] - pp[:, i, 1] - pp[:, i, 2]
+    return Series(t, names, p, pp)
+
+
+@dataclass(frozen=True)
+class SeriesState:
+    """Pressures at one instant read from a series.
+
+    Attributes
+    ----------
+    t : the instant [s].
+    p : {compartment: total pressure [Pa]}.
+    pp : {compartment: {"N2","O2","CO2": partial pressure [Pa]}}.
+    interpolated : False when *t* is a sample time, True when interpolated linearly.
+    bracket : the two sample times around *t* [s].
+    """
+
+    t: float
+    p: dict[str, float]
+    pp: dict[str, dict[str, float]]
+    interpolated: bool
+    bracket: tuple[float, float]
+
+
+def interpolate_series(series: Series, t: float) -> SeriesState:
+    """Total and partial pressures at *t* [s], linear between the two nearest samples.
+
+    Raises
+    ------
+    UsageError
+        If *t* is outside the recorded series.
+    """
+    ts = series.t
+    if not len(ts) or t < ts[0] - 1e-9 or t > ts[-1] + 1e-9:
+        span = f"{ts[0]:g} to {ts[-1]:g} s" if len(ts) else "nothing"
+        raise UsageError(f"time {t:g} s is outside the recorded series ({span})")
+    j = int(np.searchsorted(ts, t, side="left"))
+    if j < len(ts) and math.isclose(ts[j], t, abs_tol=1e-9):
+        p, pp, exact, bracket = series.p[j], series.pp[j], True, (float(ts[j]), float(ts[j]))
+    else:
+        j0, j1 = j - 1, j
+        w = (t - ts[j0]) / (ts[j1] - ts[j0])
+        p = (1 - w) * series.p[j0] + w * series.p[j1]
+        pp = (1 - w) * series.pp[j0] + w * series.pp[j1]
+        exact, bracket = False, (float(ts[j0]), float(ts[j1]))
+    return SeriesState(
+        float(t),
+        {n: float(p[i]) for i, n in enumerate(series.names)},
+        {n: {s: float(pp[i, k]) for k, s in enumerate(_SPECIES)} for i, n in enumerate(series.names)},
+        not exact,
+        bracket,
+    )
+
+
+def _who(event: dict) -> str | None:
+    for key in ("crew", "who", "member"):
+        if isinstance(event.get(key), str):
+            return event[key]
+    return None
+
+
+def event_state_at(events: list[dict], t: float, hatches: dict[str, bool] | None = None,
+                   valves: dict[str, bool] | None = None, crew: dict[str, str] | None = None) -> dict[str, Any]:
+    """Discrete state after every event at or before *t* [s], replayed from the event log.
+
+    Parameters
+    ----------
+    events : list of dict
+        The run's events.
+    t : float
+        The instant [s]; events at exactly *t* count as having happened.
+    hatches, valves : dict, optional
+        Initial open (True) / closed (False) states by hatch id.
+    crew : dict, optional
+        Initial location by crew id.
+
+    Returns
+    -------
+    dict
+        ``hatches``, ``valves`` ({id: "open"/"closed"}), ``leaks`` ({id: {at, cda_m2}}, sealed leaks
+        removed), ``alarms`` ({name: [compartments]}), ``crew`` ({id: {location, status, doing}}).
+    """
+    hatch = {h: "open" if s else "closed" for h, s in (hatches or {}).items()}
+    valve = {h: "open" if s else "closed" for h, s in (valves or {}).items()}
+    leaks: dict[str, dict] = {}
+    alarms: dict[str, list] = {}
+    people: dict[str, dict] = {c: {"location": at, "status": "ok", "doing": "idle"} for c, at in (crew or {}).items()}
+    for e in events:
+        if e["t"] > t + 1e-9:
+            break
+        kind = e["kind"]
+        who = _who(e)
+        if kind == "hatch":
+            hatch[e["hatch"]] = e["state"]
+        elif kind == "valve":
+            valve[e["hatch"]] = e["state"]
+        elif kind == "leak_start":
+            leaks[e["leak"]] = {"at": e.get("at"), "cda_m2": e.get("cda_m2")}
+        elif kind in ("leak_change", "repair_done") and e.get("leak") in leaks:
+            if "cda_m2" in e:
+                leaks[e["leak"]]["cda_m2"] = e["cda_m2"]
+            if leaks[e["leak"]].get("cda_m2") == 0:
+                del leaks[e["leak"]]
+        elif kind == "alarm":
+            alarms[e["alarm"]] = list(e.get("where", []))
+        elif kind == "alarm_clear":
+            alarms.pop(e["alarm"], None)
+        if who is not None:
+            person = people.setdefault(who, {"location": None, "status": "ok", "doing": "idle"})
+            if kind == "move":
+                person["doing"] = f"moving to {e.get('to', '?')}"
+            elif kind in ("arrive", "sheltered"):
+                person["location"] = e.get("at", e.get("to", person["location"]))
+                person["doing"] = "sheltered" if kind == "sheltered" else "idle"
+            elif kind == "status":
+                person["status"] = e.get("status", person["status"])
+            elif kind == "step_start":
+                person["doing"] = _describe_step(e)
+            elif kind == "step_end":
+                person["doing"] = "idle"
+            if kind == "move" and "from" in e and person["location"] is None:
+                person["location"] = e["from"]
+    return {"hatches": hatch, "valves": valve, "leaks": leaks, "alarms": alarms, "crew": people}
+
+
+def _describe_step(e: dict) -> str:
+    what = e.get("do") or e.get("step") or "step"
+    target = next((e[k] for k in ("hatch", "leak", "to", "of") if k in e), None)
+    return f"{what} {target}" if target else str(what)
+
+
+def state_at(record: RunRecord, t: float, loaded=None) -> dict[str, Any]:
+    """What a run directory says about instant *t* [s]: series interpolation plus event replay.
+
+    Initial hatch and valve states and crew positions come from *loaded* (or from the run's
+    ``inputs/`` when it can be loaded); otherwise only hatches that changed are listed.
+    """
+    hatches = valves = crew = None
+    if loaded is None:
+        try:
+            loaded = record.load()
+        except Exception:  # a run without usable inputs still has series and events to show
+            loaded = None
+    if loaded is not None:
+        hatches, valves = initial_hatch_states(loaded)
+        crew = {m.id: m.at for m in loaded.scenario.crew}
+    state = event_state_at(record.events, t, hatches, valves, crew)
+    state["series"] = interpolate_series(record.series, t)
+    state["t"] = float(t)
+    return state
+
+
+def initial_hatch_states(loaded) -> tuple[dict[str, bool], dict[str, bool]]:
+    """Hatch and valve open states at t = 0 (station file, then the scenario's ``initial``)."""
+    st, sc = loaded.station, loaded.scenario
+    hatches = {h: bool(x.open) for h, x in st.hatches.items()}
+    valves = {h: bool(x.valve_open) for h, x in st.hatches.items() if x.valve}
+    hatches |= {h: s == "open" for h, s in sc.initial.hatches.items()}
+    valves |= {h: s == "open" for h, s in sc.initial.valves.items()}
+    return hatches, valves
