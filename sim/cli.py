@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from sim import __version__
+from sim.cli_drill import add_drill_parser
 from sim.cli_report import add_report_parsers
 from sim.cli_sweep import add_sweep_parser
 from sim.cli_sweep import run_sweep_command as _cmd_sweep
@@ -58,6 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("kind", choices=["station", "scenario", "procedure", "drill"])
     add_sweep_parser(sub)
     add_report_parsers(sub)
+    add_drill_parser(sub)
     return p
 
 

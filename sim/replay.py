@@ -144,6 +144,12 @@ def replay(directory: str | Path) -> ReplayReport:
     from sim.engine import simulate
 
     record = read_run(directory)
+    if "drill" in record.manifest.get("files", {}):  # a drill's injects and live commands are re-applied too
+        from sim.cli_drill import replay_drill
+
+        identical, result, index = replay_drill(record.path)
+        return ReplayReport(record.path, identical, len(record.events), len(result.events), index=index,
+                            version_recorded=record.manifest.get("version"), result=result)
     loaded = record.load()
     result = simulate(loaded, run_seed(record))
     got_lines = [line + "\n" for line in result.events.lines()]
