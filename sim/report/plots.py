@@ -354,34 +354,27 @@ def draw_station(station, png_path: str | Path, initial=None, state: Mapping[str
 def crew_intervals(events: list[dict]) -> dict[str, list[tuple[float, float, str]]]:
     """Who did what when, from the events: {crew id: [(start [s], end [s], activity)]}.
 
-    Movements run from ``move`` to ``arrive``, steps from ``step_start`` to ``step_end``,
-    sheltering from ``sheltered`` to the end of the run.
+    A task runs from ``task_start`` to its ``task_end``, ``task_interrupted`` or ``task_failed``;
+    a response delay is the ``delay_s`` before a ``respond`` event (and ``delayed`` likewise);
+    a task still open at the end of the run is drawn to the end.
     """
-    from sim.results.reader import _describe_step, _who
-
     end = max((e["t"] for e in events), default=0.0)
-    open_: dict[tuple[str, str], tuple[float, str]] = {}
+    open_: dict[str, tuple[float, str]] = {}
     out: dict[str, list[tuple[float, float, str]]] = {}
     for e in events:
-        who = _who(e)
-        if who is None:
+        kind, who = e["kind"], e.get("crew")
+        if not isinstance(who, str):
             continue
-        kind = e["kind"]
-        out.setdefault(who, [])
-        if kind == "move":
-            open_[(who, "move")] = (e["t"], "move")
-        elif kind == "arrive" and (who, "move") in open_:
-            t0, _ = open_.pop((who, "move"))
-            out[who].append((t0, e["t"], "move"))
-        elif kind == "step_start":
-            open_[(who, "step")] = (e["t"], _describe_step(e))
-        elif kind == "step_end" and (who, "step") in open_:
-            t0, what = open_.pop((who, "step"))
-            out[who].append((t0, e["t"], what))
-        elif kind == "sheltered":
-            open_[(who, "sheltered")] = (e["t"], "sheltered")
-    for (who, _), (t0, what) in open_.items():
-        out[who].append((t0, end, what))
+        if kind == "task_start":
+            open_[who] = (e["t"], str(e.get("task", "task")))
+        elif kind in ("task_end", "task_interrupted", "task_failed") and who in open_:
+            t0, what = open_.pop(who)
+            out.setdefault(who, []).append((t0, e["t"], what))
+        elif kind in ("respond", "delayed") and e.get("delay_s", 0) > 0:
+            label = "responding" if kind == "respond" else "delayed"
+            out.setdefault(who, []).append((e["t"] - e["delay_s"], e["t"], label))
+    for who, (t0, what) in open_.items():
+        out.setdefault(who, []).append((t0, end, what))
     return {k: sorted(v) for k, v in out.items() if v}
 
 
@@ -404,6 +397,7 @@ def plot_crew_activity(events: list[dict], png_path: str | Path, title: str | No
                     color=color[_activity_class(what)], edgecolor="k", lw=0.4)
     ax.set_yticks(range(len(crew)), crew)
     ax.invert_yaxis()
+    ax.set_xlim(0, end / scale)
     ax.set_xlabel(f"time [{unit}]")
     ax.set_ylabel("crew member")
     ax.grid(axis="x", alpha=0.3)

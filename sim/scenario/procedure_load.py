@@ -8,6 +8,7 @@ file and line, never a failure halfway through a run.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -135,6 +136,8 @@ def _check(loaded: LoadedProcedure, scenario: Scenario | None, station: Station 
 
     def check_who(loc, who, allow_all=True):
         known = roles | crew_ids | ({"all"} if allow_all else set())
+        if scenario is None and who not in known and (allow_all or who != "all"):
+            return  # alone, a name that is not a declared role may be a crew id of some scenario
         if who not in known:
             bad(loc, f"unknown role '{who}'{did_you_mean(who, known)}; declare it under roles:")
 
@@ -165,7 +168,8 @@ def _check(loaded: LoadedProcedure, scenario: Scenario | None, station: Station 
     loaded.variables = variables
     context = ConditionContext(
         compartments=frozenset(places) if station else frozenset(_places_named(proc)),
-        crew_ids=frozenset(crew_ids), roles=frozenset(roles), phases=frozenset(phases), variables=variables,
+        crew_ids=frozenset(crew_ids) if scenario else frozenset(_crew_named(proc) - roles),
+        roles=frozenset(roles), phases=frozenset(phases), variables=variables,
     )
     check_phase(("on_expiry",), proc.on_expiry)
     for name, phase in proc.phases.items():
@@ -224,7 +228,8 @@ def _check(loaded: LoadedProcedure, scenario: Scenario | None, station: Station 
                     bad((*loc, "into"), f"supply '{step.supply}' feeds {', '.join(station.gas_supply[step.supply].into)}, "
                         f"not '{step.into}'")
                 elif step.rate is not None and step.rate > station.gas_supply[step.supply].max_rate * (1 + 1e-9):
-                    bad((*loc, "rate"), f"exceeds the supply's max_rate of {station.gas_supply[step.supply].max_rate:g} kg/s")
+                    bad((*loc, "rate"), f"{step.rate:g} kg/s exceeds the max_rate of supply '{step.supply}', "
+                        f"{station.gas_supply[step.supply].max_rate:g} kg/s")
         elif isinstance(step, Undock):
             if step.by is not None:
                 check_who((*loc, "by"), step.by, allow_all=False)
@@ -256,10 +261,19 @@ def _places_named(proc: Procedure) -> set[str]:
         for attr in ("if_", "until"):
             text = getattr(step, attr, None)
             if isinstance(text, str):
-                import re
-
                 names.update(re.findall(r"\b(?:p|ppO2|ppCO2|dpdt|treserve)\(\s*([A-Za-z][\w-]*)\s*\)", text))
     names.discard(STATION)
+    return names
+
+
+def _crew_named(proc: Procedure) -> set[str]:
+    """Names a procedure passes to ``status()`` and ``location()``: crew ids, unknown without a scenario."""
+    names: set[str] = set()
+    for _, step in walk_steps(proc):
+        for attr in ("if_", "until"):
+            text = getattr(step, attr, None)
+            if isinstance(text, str):
+                names.update(re.findall(r"\b(?:status|location)\(\s*([A-Za-z][\w-]*)\s*\)", text))
     return names
 
 

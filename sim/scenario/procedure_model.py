@@ -214,7 +214,7 @@ class Goto(_Step):
 class Parallel(_Step):
     """Branches of steps run at once (e.g. several roles); the step ends when all have."""
 
-    parallel: dict[Id, list[Step]] = Field(min_length=1)
+    parallel: dict[Id, Annotated[list[Step], MinLen(1)]] = Field(min_length=1)
 
 
 STEP_KINDS = (

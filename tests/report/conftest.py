@@ -48,3 +48,9 @@ def iss_run(runs_dir) -> Path:
 @pytest.fixture(scope="session")
 def iss_variant(runs_dir) -> Path:
     return make_run(runs_dir, "iss-variant", ISS, VARIANT)
+
+
+@pytest.fixture(scope="session")
+def prk_run(runs_dir) -> Path:
+    """The flagship scenario, with crew and procedures."""
+    return make_run(runs_dir, "prk-2026", ROOT / "scenarios" / "iss-prk-2026.yaml")

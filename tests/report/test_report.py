@@ -83,17 +83,30 @@ def test_station_drawing_iss_has_no_overlapping_labels(iss_run, tmp_path):
 def test_crew_chart_from_events(tmp_path):
     events = [
         {"t": 0.0, "kind": "run_start"},
-        {"t": 60.0, "kind": "move", "crew": "cdr", "to": "dragon"},
-        {"t": 120.0, "kind": "arrive", "crew": "cdr", "at": "dragon"},
-        {"t": 130.0, "kind": "step_start", "crew": "fe1", "do": "close_hatch", "hatch": "zvezda-prk"},
-        {"t": 190.0, "kind": "step_end", "crew": "fe1"},
-        {"t": 200.0, "kind": "sheltered", "crew": "cdr", "at": "dragon"},
+        {"t": 60.0, "kind": "respond", "crew": "cdr", "delay_s": 30.0},
+        {"t": 60.0, "kind": "task_start", "crew": "cdr", "task": "go to dragon"},
+        {"t": 120.0, "kind": "task_end", "crew": "cdr", "task": "go to dragon"},
+        {"t": 130.0, "kind": "task_start", "crew": "fe1", "task": "close hatch zvezda-prk"},
+        {"t": 190.0, "kind": "task_interrupted", "crew": "fe1", "task": "close hatch zvezda-prk"},
+        {"t": 200.0, "kind": "task_start", "crew": "cdr", "task": "measure prk"},
         {"t": 600.0, "kind": "run_end"},
     ]
-    assert crew_intervals(events) == {"cdr": [(60.0, 120.0, "move"), (200.0, 600.0, "sheltered")],
-                                      "fe1": [(130.0, 190.0, "close_hatch zvezda-prk")]}
+    assert crew_intervals(events) == {
+        "cdr": [(30.0, 60.0, "responding"), (60.0, 120.0, "go to dragon"), (200.0, 600.0, "measure prk")],
+        "fe1": [(130.0, 190.0, "close hatch zvezda-prk")],
+    }
     assert plot_crew_activity(events, tmp_path / "crew.png").read_bytes()[:8] == PNG
     assert plot_crew_activity(events[:1], tmp_path / "none.png") is None
+
+
+def test_crew_chart_of_the_flagship_run(prk_run, tmp_path):
+    """The real engine's task events give every crew member of the flagship some activity."""
+    from sim.results.reader import read_run
+
+    record = read_run(prk_run)
+    intervals = crew_intervals(record.events)
+    assert set(intervals) == set(record.summary["crew"])
+    assert any(what.startswith("repair") for _, _, what in intervals["fe5"])
 
 
 def test_read_run_dataframe(two_run):
