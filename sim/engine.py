@@ -68,6 +68,18 @@ class RunResult:
     message: str = ""
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def save(self, directory: str | Path, *, force: bool = False, fmt: str | None = None) -> Path:
+        """Write this result as a run directory (see :func:`sim.results.writers.write_run`)."""
+        from sim.results.writers import write_run
+
+        return write_run(self, directory, force=force, fmt=fmt)
+
+    def to_dataframe(self):
+        """The series as a pandas DataFrame indexed by ``t_s`` (columns as in series.csv)."""
+        from sim.results.reader import series_dataframe
+
+        return series_dataframe(self.series)
+
 
 class Watchers:
     """Events waiting for a predicate of the atmosphere, checked at every alarm poll."""
