@@ -54,8 +54,8 @@ class SolverOptions:
 
     thermo: str = "isothermal"
     hatch_model: str = "merge"
-    rtol: float = 1e-6
-    atol_pa: float = 1e-3
+    rtol: float = 1e-4
+    atol_pa: float = 0.1
     max_step: float = math.inf
     laminar_ratio: float = 0.999
     min_step: float = 1e-6
