@@ -169,6 +169,20 @@ class Mover:
             yield env.timeout(self.G.nodes[nxt][TRAVERSE] / member.effective_speed(factor))
 
 
+def _crossing(last: tuple | None, where: int, column: int, t: float, value: float, limit: float) -> float:
+    """When a level now at *value* fell through *limit* since the previous poll *last* [s]."""
+    if last is None or last[1] != where or not last[0] < t:
+        return t
+    t0, v0 = last[0], last[2 + column]
+    if not v0 > limit:
+        return t
+    if value > 0:
+        fraction = math.log(v0 / limit) / math.log(v0 / value)
+    else:
+        fraction = (v0 - limit) / (v0 - value)
+    return t0 + (t - t0) * fraction
+
+
 class HazardMonitor:
     """Exposure of every crew member, checked at each alarm poll (an engine monitor extension)."""
 
@@ -177,17 +191,24 @@ class HazardMonitor:
         self.phys = sim.scenario.physiology
         self._trial: dict[str, dict[str, float | None]] = {}
 
-    def _update(self, state: dict[str, float | None], t: float, ppO2: float, p: float) -> str | None:
-        """Advance one member's exposure timers to *t*; returns the status they reach, if worse."""
+    def _update(self, state: dict[str, Any], t: float, ppO2: float, p: float, where: int = -1) -> str | None:
+        """Advance one member's exposure timers to *t*; returns the status they reach, if worse.
+
+        An exposure starts when the level crossed its threshold, estimated between this poll and
+        the previous one in the same compartment (log-linear, exact for an exponential blowdown),
+        so a status changes within one poll of the exact exposure time whatever the poll.
+        """
         ph = self.phys
-        checks = (("impaired", ppO2 < ph.ppO2_impaired), ("ppO2", ppO2 < ph.ppO2_incapacitated),
-                  ("p", p < ph.p_incapacitated))
-        for key, below in checks:
-            if below:
+        last = state.get("last")
+        checks = (("impaired", 0, ppO2, ph.ppO2_impaired), ("ppO2", 0, ppO2, ph.ppO2_incapacitated),
+                  ("p", 1, p, ph.p_incapacitated))
+        for key, column, value, limit in checks:
+            if value < limit:
                 if state[key] is None:
-                    state[key] = t
+                    state[key] = _crossing(last, where, column, t, value, limit)
             else:
                 state[key] = None
+        state["last"] = (t, where, ppO2, p)
         if state["ppO2"] is not None and t - state["ppO2"] >= ph.incapacitated_after - 1e-9:
             return INCAPACITATED
         if state["p"] is not None and t - state["p"] >= ph.vacuum_after - 1e-9:
@@ -208,7 +229,7 @@ class HazardMonitor:
         index = self.sim.index
         for m in self.sim.crew.values():
             i = index[m.location]
-            reached = self._update(self._trial[m.id], t, pp[i, 1], p[i])
+            reached = self._update(self._trial[m.id], t, pp[i, 1], p[i], i)
             if reached is not None and _SEVERITY[reached] > _SEVERITY[m.status]:
                 return True
             if m.status == IMPAIRED and self._trial[m.id]["impaired"] is None and pp[i, 1] >= self.phys.ppO2_impaired:
@@ -229,7 +250,7 @@ class HazardMonitor:
             i = self.sim.index[m.location]
             m.min_ppO2 = min(m.min_ppO2, float(pp[i, 1]))
             m.min_p = min(m.min_p, float(p[i]))
-            reached = self._update(m.below_since, t, pp[i, 1], p[i])
+            reached = self._update(m.below_since, t, pp[i, 1], p[i], i)
             if reached is not None and _SEVERITY[reached] > _SEVERITY[m.status]:
                 self.sim.set_status(m, reached, cause=f"ppO2 {pp[i, 1] / 1000:.1f} kPa, p {p[i] / 1000:.1f} kPa")
 

@@ -50,7 +50,7 @@ class ProcedureRun:
         self.variables: dict[str, float] = {}
         self.phase_started: dict[str, float] = {}
         self.phase: str | None = None
-        self.tasks: dict[simpy.Process, None] = {}  # insertion-ordered, for deterministic interrupts
+        self.tasks: dict[simpy.Process, simpy.Process | None] = {}  # task -> parent, insertion-ordered
         self.status = "pending"
 
     # -- crew -------------------------------------------------------------------------------
@@ -151,7 +151,7 @@ class ProcedureRun:
         if proc in outcome:
             return proc.value if isinstance(proc.value, tuple) else NEXT
         proc.interrupt("deadline")
-        self._stop_tasks()
+        self._stop_tasks(proc)
         self.sim.log.emit(self.env.now, "deadline", procedure=self.label, what=what, phase=self.phase,
                           then=on_expiry)
         return ("goto", on_expiry) if on_expiry else NEXT
@@ -159,7 +159,7 @@ class ProcedureRun:
     def spawn(self, body: Generator) -> simpy.Process:
         """Start a sub-process of this procedure, stopped with it on a deadline."""
         proc = self.env.process(self._guard(body))
-        self.tasks[proc] = None
+        self.tasks[proc] = self.env.active_process
         return proc
 
     @staticmethod
@@ -169,13 +169,25 @@ class ProcedureRun:
         except simpy.Interrupt:
             return END
 
-    def _stop_tasks(self) -> None:
-        """Interrupt everything this procedure started that is still running (but the caller)."""
+    def _descends(self, task: simpy.Process, root: simpy.Process) -> bool:
+        parent = self.tasks.get(task)
+        while parent is not None:
+            if parent is root:
+                return True
+            parent = self.tasks.get(parent)
+        return False
+
+    def _stop_tasks(self, root: simpy.Process) -> None:
+        """Interrupt what *root* started, directly or through its sub-processes, that still runs.
+
+        Only *root*'s descendants: the phase or step that set the deadline goes on, and so do
+        parallel branches that did not start the expired step.
+        """
         me = self.env.active_process
         for task in list(self.tasks):
-            if task.is_alive and task is not me:
+            if task.is_alive and task is not me and self._descends(task, root):
                 task.interrupt("deadline")
-        self.tasks = {t: None for t in self.tasks if t.is_alive}
+        self.tasks = {t: parent for t, parent in self.tasks.items() if t.is_alive}
 
     def _phases(self, start: str | None = None):
         names = list(self.procedure.phases)
@@ -209,7 +221,7 @@ class ProcedureRun:
                     k += 1
             return END
         except simpy.Interrupt:
-            self._stop_tasks()
+            self._stop_tasks(self.env.active_process)
             return END
 
     def run_steps(self, steps: list):
@@ -241,7 +253,7 @@ class ProcedureRun:
                     return flow
             return NEXT
         except simpy.Interrupt:
-            self._stop_tasks()
+            self._stop_tasks(self.env.active_process)
             return END
 
     def _branch(self, step: If) -> Flow:
