@@ -39,7 +39,7 @@ from sim.faults import Faults
 from sim.procedures.lookup import StateLookup
 from sim.results.events import EventLog
 from sim.results.series import Series, SeriesRecorder, sample_times
-from sim.scenario.load import LoadedScenario
+from sim.scenario.load import TIMELINE, LoadedScenario
 from sim.station import build_graph, gas_network, initial_masses
 
 __all__ = ["RunResult", "Simulation", "simulate"]
@@ -650,10 +650,26 @@ class Simulation:
         return RunResult(self.loaded, self.seed, self.log, series, summary, status, message)
 
     def start_processes(self) -> None:
-        """Start the procedures that run at a time (alarm-triggered ones start in on_alarm)."""
+        """Start the procedures that run at a time (alarm-triggered ones start in on_alarm),
+        and schedule the actions of an as-flown timeline."""
         for k, entry in enumerate(self.scenario.run):
             if entry.at is not None:
                 self.env.process(self._start_at(k, entry.at))
+        timeline = self.loaded.procedures.get(TIMELINE)
+        if timeline is not None:
+            from sim.procedures.runner import ProcedureRun
+            from sim.scenario.scenario_model import RunEntry
+
+            run = ProcedureRun(self, timeline, RunEntry(procedure=TIMELINE, at=0.0), label="timeline")
+            run.phase, run.status = "timeline", "running"
+            for entry in self.scenario.timeline:
+                self.env.process(self._timeline_action(run, entry))
+
+    def _timeline_action(self, run, entry):
+        """Carry out one as-flown action at its recorded time (after the crew member is free)."""
+        if entry.at > self.env.now:
+            yield self.env.timeout(entry.at - self.env.now)
+        yield self.env.process(run.run_steps([entry.step]))
 
 
 def simulate(loaded: LoadedScenario, seed: int | None = None) -> RunResult:

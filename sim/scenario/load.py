@@ -22,6 +22,8 @@ from sim.scenario.yamlio import Document, load_yaml, parse_yaml
 __all__ = ["KINDS", "LoadedScenario", "detect_kind", "load_scenario", "load_station", "validate_file"]
 
 KINDS = ("station", "scenario", "procedure", "drill")
+TIMELINE = "<timeline>"
+"""Key of the as-flown timeline among a loaded scenario's procedures."""
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,13 @@ def scenario_from_document(doc: Document, overrides=()) -> LoadedScenario:
 
         procedures, more = load_run_procedures(scenario, station, doc, files)
         problems += more
+    if scenario.timeline:
+        from sim.scenario.procedure_load import timeline_procedure
+
+        timeline, more = timeline_procedure(scenario, station, doc)
+        problems += more
+        if timeline is not None:
+            procedures[TIMELINE] = timeline
     _raise_if(problems)
     return LoadedScenario(scenario, station, doc.path, files, procedures)
 

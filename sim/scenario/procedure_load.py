@@ -117,9 +117,10 @@ def procedure_from_document(doc: Document, scenario: Scenario | None = None, sta
 
 
 def _check(loaded: LoadedProcedure, scenario: Scenario | None, station: Station | None,
-           bind: dict[str, list[str]]) -> list[Problem]:
+           bind: dict[str, list[str]], relocate=None) -> list[Problem]:
     proc, doc = loaded.procedure, loaded.doc
     out: list[Problem] = []
+    where = relocate or (lambda loc: loc)
     phases = set(proc.phases)
     roles = set(proc.roles)
     crew_ids = {c.id for c in scenario.crew} if scenario else set()
@@ -128,7 +129,7 @@ def _check(loaded: LoadedProcedure, scenario: Scenario | None, station: Station 
     leaks = {leak.id for leak in scenario.leaks} if scenario else set()
 
     def bad(loc, message):
-        out.append(doc.problem(loc, message))
+        out.append(doc.problem(where(tuple(loc)), message))
 
     def check_phase(loc, name):
         if name is not None and name not in phases:
@@ -245,8 +246,48 @@ def _check(loaded: LoadedProcedure, scenario: Scenario | None, station: Station 
         for i, role in enumerate(proc.roles):
             if not _members(scenario, role, bind):
                 bad(("roles", i), f"no crew member has role '{role}'; give it to someone under crew: or bind it in run:")
-    out.extend(_loops_without_time(loaded))
+    if relocate is None:
+        out.extend(_loops_without_time(loaded))
     return out
+
+
+TIMELINE_KINDS = ("move", "close_hatch", "open_hatch", "open_valve", "close_valve", "shelter", "repair",
+                  "measure", "repress", "undock", "evacuate")
+"""Step kinds an as-flown timeline may hold: actions, not control flow."""
+
+
+def timeline_procedure(scenario: Scenario, station: Station, doc: Document) -> tuple[LoadedProcedure | None, list[Problem]]:
+    """The scenario's as-flown timeline as a procedure of one phase, checked like a procedure.
+
+    Each entry's step keeps its own start time (``scenario.timeline[i].at``); the engine runs it
+    then. Problems are located at the entries in the scenario file.
+    """
+    if not scenario.timeline:
+        return None, []
+    problems: list[Problem] = []
+    kept: list[int] = []  # indexes of the action entries, checked further below
+    for i, entry in enumerate(scenario.timeline):
+        kind = getattr(entry.step, "do", None)
+        if kind in TIMELINE_KINDS:
+            kept.append(i)
+        else:
+            problems.append(doc.problem(("timeline", i), f"a timeline entry is an action ({', '.join(TIMELINE_KINDS)}), "
+                                        f"not '{kind or 'control flow'}'"))
+    if not kept:
+        return None, problems
+    roles = sorted({r for c in scenario.crew for r in c.roles})  # as flown, any crew role may be named
+    steps = [scenario.timeline[i].step for i in kept]
+    proc = Procedure(name="as-flown timeline", roles=roles, phases={"timeline": steps})
+    loaded = LoadedProcedure(proc, doc)
+
+    def relocate(loc: tuple) -> tuple:
+        # ("phases", "timeline", k, *rest) in the synthetic procedure is ("timeline", kept[k], *rest) in the file
+        if loc[:2] == ("phases", "timeline") and len(loc) > 2:
+            return ("timeline", kept[loc[2]], *loc[3:])
+        return ("timeline",)
+
+    problems += _check(loaded, scenario, station, {}, relocate=relocate)
+    return (loaded if not problems else None), problems
 
 
 def _places_named(proc: Procedure) -> set[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -16,6 +16,7 @@ from sim.scenario.fields import (
     Pressure,
     Time,
 )
+from sim.scenario.procedure_model import Step
 from sim.scenario.station_model import DEFAULT_CD, Station
 
 __all__ = [
@@ -30,6 +31,7 @@ __all__ = [
     "RunEntry",
     "Scenario",
     "SolverSettings",
+    "TimelineEntry",
 ]
 
 
@@ -192,6 +194,24 @@ Check = Annotated[
 ]
 
 
+class TimelineEntry(_Strict):
+    """One action of an as-flown timeline: a procedure step with the time it started.
+
+    Written flat in the file: ``{at: 35 min, do: close_hatch, hatch: zvezda-prk, by: fe5}``.
+    """
+
+    at: NonNegTime
+    step: Step
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "step" not in value:
+            rest = {k: v for k, v in value.items() if k != "at"}
+            return {"at": value.get("at"), "step": rest} if "at" in value else {"step": rest}
+        return value
+
+
 class Initial(_Strict):
     """Hatch and valve states at t = 0 that differ from the station file."""
 
@@ -242,4 +262,7 @@ class Scenario(_Strict):
     leaks: list[Leak] = Field(default_factory=list)
     run: list[RunEntry] = Field(default_factory=list)
     events: list[Event] = Field(default_factory=list)
+    timeline: list[TimelineEntry] = Field(
+        default_factory=list, description="as-flown actions: who did what when, beside or instead of procedures"
+    )
     checks: list[Check] = Field(default_factory=list)

@@ -36,7 +36,16 @@ class _Loader(yaml.SafeLoader):
     """The safe loader, resolving YAML 1.2 floats; only a plain scalar is resolved, so ``!!str 1e-3`` stays text."""
 
 
-_Loader.add_implicit_resolver("tag:yaml.org,2002:float", _YAML12_FLOAT, list("-+0123456789."))
+class _FastLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """The same on libyaml's parser when PyYAML has it: ten times faster, the same nodes and marks.
+
+    Its error messages differ from PyYAML's, so a document it refuses is parsed again with
+    :class:`_Loader` for the message (errors are rare; speed matters for sweeps of valid files).
+    """
+
+
+for _cls in (_Loader, _FastLoader):
+    _cls.add_implicit_resolver("tag:yaml.org,2002:float", _YAML12_FLOAT, list("-+0123456789."))
 _SCALAR_TAGS = {
     "tag:yaml.org,2002:str",
     "tag:yaml.org,2002:int",
@@ -47,9 +56,6 @@ _SCALAR_TAGS = {
 }
 
 Loc = tuple[str | int, ...]
-
-# libyaml's composer when PyYAML was built with it (ten times faster, same nodes and marks).
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 def format_path(loc: Loc) -> str:
@@ -155,7 +161,10 @@ def parse_yaml(raw: bytes | str, name: str = "<string>") -> Document:
         text = raw
     text = text.removeprefix("\ufeff")
     try:
-        nodes = list(yaml.compose_all(text, Loader=_Loader))
+        try:
+            nodes = list(yaml.compose_all(text, Loader=_FastLoader))
+        except yaml.YAMLError:
+            nodes = list(yaml.compose_all(text, Loader=_Loader))
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
@@ -243,4 +252,10 @@ class _Builder:
             return None
         if tag == "tag:yaml.org,2002:timestamp":
             return node.value
-        return self._scalars.construct_object(node, deep=True)
+        try:
+            return self._scalars.construct_object(node, deep=True)
+        except (ValueError, OverflowError) as exc:  # e.g. an int of more than 4300 digits
+            shown = node.value if len(node.value) <= 40 else f"{node.value[:20]}...{node.value[-10:]}"
+            reason = "too many digits; write it with an exponent, e.g. 1e9" if "digits" in str(exc) else str(exc)
+            self._fail(node, loc, f"cannot read the number {shown!r} ({len(node.value):,} characters): {reason}")
+            return None
