@@ -75,6 +75,34 @@ def _exp_solution(m0, k, S, dt):
     return m, te
 
 
+def _components(n, u, v):
+    """Connected components of n nodes joined by edges (u, v): (count, label of each node).
+
+    Labels are numbered in order of each component's lowest node. A station has tens of
+    compartments, where a plain union-find beats building a sparse matrix for scipy; large
+    networks use scipy's.
+    """
+    if n > 256:
+        g = sp.coo_matrix((np.ones(len(u)), (u, v)), shape=(n, n))
+        return connected_components(g, directed=False)
+    parent = list(range(n))
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in zip(u.tolist(), v.tolist(), strict=True):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    roots = [find(i) for i in range(n)]
+    number: dict[int, int] = {}
+    labels = np.array([number.setdefault(r, len(number)) for r in roots], dtype=np.int64)
+    return len(number), labels
+
+
 def _mixture_R(Mzs, fallback):
     tot = Mzs.sum(axis=-1)
     R = (Mzs @ R_SPECIES) / np.where(tot > 0, tot, 1.0)
@@ -161,8 +189,7 @@ class ZonalSolver(AtmosphereSolver):
         n = net.n
         if self._merge and self._hatch_open.any():
             sel = self._hatch_open
-            g = sp.coo_matrix((np.ones(sel.sum()), (net.edge_u[sel], net.edge_v[sel])), shape=(n, n))
-            nz, labels = connected_components(g, directed=False)
+            nz, labels = _components(n, net.edge_u[sel], net.edge_v[sel])
         else:
             nz, labels = n, np.arange(n)
         self._nz = nz
