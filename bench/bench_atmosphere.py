@@ -26,9 +26,15 @@ from scipy.sparse import coo_matrix
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from sim.atmosphere import (  # noqa: E402
-    R_SPECIES, GasNetwork, SolverOptions, ZonalSolver, cda_from_leak_rate, hole_area_from_diameter,
-    masses_from_partial_pressures, orifice_mass_flow,
+from sim.atmosphere import (
+    R_SPECIES,
+    GasNetwork,
+    SolverOptions,
+    ZonalSolver,
+    cda_from_leak_rate,
+    hole_area_from_diameter,
+    masses_from_partial_pressures,
+    orifice_mass_flow,
 )
 
 ISS_VOLUMES = dict(zvezda=75, prk=5, zarya=71.5, poisk=14.8, rassvet=17.4, nauka=70, prichal=18.8, pma1=8,
@@ -187,7 +193,7 @@ def rel_err(p, p_ref):
 
 def bench_case(label, net, m0, leaks, times, repeats, network_baseline, ivp_budget):
     sim_s = times[-1] - times[0]
-    t_ours, (p_ours, solver) = best_of(lambda: run_ours(net, m0, leaks, times), repeats)
+    t_ours, (p_ours, _solver) = best_of(lambda: run_ours(net, m0, leaks, times), repeats)
     # reference: tight Radau on the zone-level equations
     rhs, y0, sparsity, p_of = zone_rhs_factory(_with_leaks(net, m0, leaks))
     atol_m = 1e-3 * (y0.reshape(-1, 3).sum(1).min() / max(p_of(y0[:, None]).max(), 1.0))  # ~1e-3 Pa in mass
@@ -196,7 +202,7 @@ def bench_case(label, net, m0, leaks, times, repeats, network_baseline, ivp_budg
                  err=rel_err(p_ours, ref) if ref is not None else None)]
     baselines = [("zone", rhs, y0, sparsity, p_of)]
     if network_baseline:
-        baselines.append(("network",) + network_rhs_factory(net, m0, leaks))
+        baselines.append(("network", *network_rhs_factory(net, m0, leaks)))
     for kind, rhs_, y0_, sp_, pof_ in baselines:
         for method in ("BDF", "LSODA"):
             t_ivp, p_ivp = best_of(lambda: run_ivp(rhs_, y0_, sp_, pof_, times, method, 1e-6, atol_m), max(1, repeats // 3), ivp_budget)

@@ -16,7 +16,6 @@ from sim import __version__
 from sim.cli_drill import add_drill_parser
 from sim.cli_report import add_report_parsers
 from sim.cli_sweep import add_sweep_parser
-from sim.cli_sweep import run_sweep_command as _cmd_sweep
 from sim.errors import InputError, SimError, UsageError
 
 __all__ = ["main"]

@@ -17,6 +17,7 @@ one poll of the exact exposure time.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -115,7 +116,7 @@ class Mover:
         except nx.NetworkXNoPath:
             return None
         hops = []
-        for u, v in zip(nodes, nodes[1:], strict=False):
+        for u, v in itertools.pairwise(nodes):
             edges = self.G.get_edge_data(u, v)
             hid = min((h for h in edges if self.sim.hatch_open[h]),
                       key=lambda h: (edges[h][PASS_TIME], h))

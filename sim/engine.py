@@ -445,7 +445,7 @@ class Simulation:
         for k, entry in enumerate(self.scenario.run):
             if entry.on == name and k not in self.started_entries:
                 self._start_procedure(k)
-        for leak_id, state in self.leak_state.items():
+        for leak_id in self.leak_state:
             if name == "rapid_depress" and leak_id not in self.leak_detected:
                 self.leak_detected[leak_id] = (self.env.now, "alarm")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-__all__ = ["GaugeFault", "Faults"]
+__all__ = ["Faults", "GaugeFault"]
 
 
 @dataclass

@@ -94,7 +94,10 @@ def to_si(value: object, kind: str) -> float:
     if isinstance(value, bool):
         raise UnitError(f"expected {_describe(kind)}, got {value!r}")
     if isinstance(value, int | float):
-        result = float(value)
+        try:
+            result = float(value)
+        except OverflowError:  # an int beyond ~1.8e308: YAML reads long digit strings as exact ints
+            raise UnitError(f"expected a finite {spec.name}, got an integer of {value.bit_length()} bits") from None
     elif isinstance(value, str):
         result = _parse_cached(value, spec.name)
     else:

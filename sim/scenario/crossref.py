@@ -6,6 +6,7 @@ problems of a file are reported together.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 
 import networkx as nx
@@ -16,7 +17,15 @@ from sim.scenario.station_model import Station
 from sim.scenario.validation import did_you_mean
 from sim.scenario.yamlio import Document
 
-__all__ = ["check_scenario", "check_station"]
+__all__ = ["MAX_POLLS", "MAX_SAMPLES", "check_scenario", "check_station"]
+
+MAX_SAMPLES = 1_000_000
+"""Most series samples a run records (duration / output.every); the series is held in memory."""
+MAX_POLLS = 1_000_000
+"""Most caution-and-warning polls a run makes (duration / alarms.poll): 116 days at the default 10 s.
+
+The run time grows with them (about 50 µs each), so a mistyped duration cannot hang a sweep."""
+_R_MAX = 296.8  # J/(kg K), nitrogen: the largest gas constant of the three species
 
 
 def _unknown(doc: Document, loc: tuple, what: str, name: str, known: Iterable[str]) -> Problem:
@@ -50,6 +59,15 @@ def check_station(station: Station, doc: Document, root: tuple = ()) -> list[Pro
                     f"no hatch joins '{vid}' and '{vehicle.docked_to}'; add one under hatches",
                 )
             )
+    for section, items in (("compartments", station.compartments), ("vehicles", station.vehicles)):
+        for cid, comp in items.items():
+            # an overflowing gas mass would make the solver's state infinite at t = 0
+            p = sum(_partial(station, comp, s) for s in ("N2", "O2", "CO2"))
+            T = comp.temperature or station.temperature
+            if not (math.isfinite(comp.volume / T) and math.isfinite(p * comp.volume / (_R_MAX * T))):
+                out.append(doc.problem((*root, section, cid, "volume"),
+                                       f"volume {comp.volume:g} m^3 at {p:g} Pa and {T:g} K holds more gas "
+                                       "than a float can count; expected a plausible volume"))
     for sid, supply in station.gas_supply.items():
         for i, target in enumerate(supply.into):
             if target not in places:
@@ -143,4 +161,19 @@ def check_scenario(scenario: Scenario, station: Station, doc: Document) -> list[
                 out.append(doc.problem(("crew", i, "vehicle"), f"more crew assigned to '{member.vehicle}' than it has seats"))
     if scenario.output.every > scenario.duration:
         out.append(doc.problem(("output", "every"), "is longer than the scenario's duration"))
+    # bounded memory and time: the series is held in memory, and the alarm system polls throughout
+    samples = scenario.duration / scenario.output.every
+    if samples > MAX_SAMPLES:
+        where = ("output", "every") if ("output", "every") in doc.lines else ("duration",)
+        out.append(doc.problem(where, f"the run would record {samples:.3g} samples (duration / output.every), "
+                               f"more than the {MAX_SAMPLES:,} accepted; sample less often or shorten the run"))
+    polls = scenario.duration / station.alarms.poll
+    if polls > MAX_POLLS:
+        out.append(doc.problem(("duration",), f"the alarm system would poll {polls:.3g} times (duration / "
+                               f"alarms.poll), more than the {MAX_POLLS:,} accepted; shorten the run"))
     return out
+
+
+def _partial(station: Station, comp, species: str) -> float:
+    own = getattr(comp.atmosphere, species, None) if comp.atmosphere is not None else None
+    return own if own is not None else getattr(station.atmosphere, species)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from sim.atmosphere import GasNetwork, R_SPECIES, masses_from_partial_pressures
+from sim.atmosphere import R_SPECIES, GasNetwork, masses_from_partial_pressures
 
 #: N2/O2 mass fractions whose mixture gas constant is air's 287.05 J/(kg K).
 Y_N2_AIR = (287.05 - R_SPECIES[1]) / (R_SPECIES[0] - R_SPECIES[1])
@@ -46,4 +46,4 @@ def rng():
     return np.random.default_rng(20260101)
 
 
-__all__ = ["air_masses", "make_network", "scaled_error", "masses_from_partial_pressures", "Y_N2_AIR"]
+__all__ = ["Y_N2_AIR", "air_masses", "make_network", "masses_from_partial_pressures", "scaled_error"]

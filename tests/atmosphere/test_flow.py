@@ -4,8 +4,13 @@ import numpy as np
 import pytest
 
 from sim.atmosphere import (
-    R_SPECIES, cda_from_leak_rate, choked_mass_flux, hole_area_from_diameter,
-    masses_from_partial_pressures, mixture_gas_constant, orifice_mass_flow,
+    R_SPECIES,
+    cda_from_leak_rate,
+    choked_mass_flux,
+    hole_area_from_diameter,
+    masses_from_partial_pressures,
+    mixture_gas_constant,
+    orifice_mass_flow,
 )
 from sim.atmosphere.flow import choked_flow_factor, critical_pressure_ratio
 
@@ -66,7 +71,7 @@ def test_orifice_derivative_matches_finite_difference():
     from sim.atmosphere.flow import _orifice_core
     pu = np.full(7, 1e5)
     pd = np.array([0.0, 4e4, 6e4, 9e4, 99_950.0, 99_990.0, 1e5])
-    g, du, dd = _orifice_core(pu, pd, 1.4, 0.999)
+    _g, du, dd = _orifice_core(pu, pd, 1.4, 0.999)
     h = 1e-3
     gu = (_orifice_core(pu + h, pd, 1.4, 0.999)[0] - _orifice_core(pu - h, pd, 1.4, 0.999)[0]) / (2 * h)
     gd = (_orifice_core(pu, pd + h, 1.4, 0.999)[0] - _orifice_core(pu, pd - h, 1.4, 0.999)[0]) / (2 * h)

@@ -2,13 +2,18 @@
 
 import numpy as np
 import pytest
+from conftest import air_masses, make_network, scaled_error
 from scipy.integrate import solve_ivp
 from scipy.optimize import brentq
 
 from sim.atmosphere import (
-    R_SPECIES, SolverOptions, ZonalSolver, make_solver, masses_from_partial_pressures, orifice_mass_flow,
+    R_SPECIES,
+    SolverOptions,
+    ZonalSolver,
+    make_solver,
+    masses_from_partial_pressures,
+    orifice_mass_flow,
 )
-from conftest import air_masses, make_network, scaled_error
 
 P0, T0 = 101325.0, 295.0
 

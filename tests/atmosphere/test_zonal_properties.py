@@ -1,11 +1,12 @@
 """Property tests: random small networks keep the ledger balanced and pressures sane."""
 
 import numpy as np
-from hypothesis import HealthCheck, given, settings, strategies as st
+from conftest import make_network
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from sim.atmosphere import SolverOptions, ZonalSolver, masses_from_partial_pressures
-from conftest import make_network
 
 # no example database: nothing is written to .hypothesis/
 SETTINGS = dict(deadline=None, database=None, suppress_health_check=[HealthCheck.too_slow])

@@ -830,7 +830,7 @@ def value() -> st.SearchStrategy:
 def states(draw) -> FakeLookup:
     finite = st.floats(-1e5, 1e5, allow_nan=False, allow_infinity=False, width=32)
     mostly_finite = st.one_of(finite, finite, finite, value())
-    per = lambda keys, vals: st.fixed_dictionaries({k: vals for k in keys})  # noqa: E731
+    per = lambda keys, vals: st.fixed_dictionaries({k: vals for k in keys})
     return FakeLookup(
         p=draw(per(COMPARTMENTS, mostly_finite)),
         o2=draw(per(COMPARTMENTS, mostly_finite)),
