@@ -1,7 +1,7 @@
 """The ``safehaven`` command: parse the command line, call the API, render with rich, exit.
 
-Exit codes: 0 done (and every check passed), 1 done but a check failed, 2 bad input or usage,
-3 an internal error. Errors never print a traceback unless ``SAFEHAVEN_DEBUG=1``.
+Exit codes: 0 done (and every check passed), 1 done but a check failed or the run could not
+continue numerically (its summary says status "failed"), 2 bad input or usage, 3 an internal error. Errors never print a traceback unless ``SAFEHAVEN_DEBUG=1``.
 """
 
 from __future__ import annotations
@@ -116,7 +116,9 @@ def _cmd_run(args) -> int:
 
         render_run(_console(), result, args.out)
     if result.status != "ok":
-        return EXIT_INTERNAL
+        # a run that could not continue numerically is a result (status "failed"), not a crash
+        print(f"safehaven: the run did not complete: {result.message}", file=sys.stderr)
+        return EXIT_CHECK_FAILED
     return EXIT_OK if result.summary["checks_passed"] else EXIT_CHECK_FAILED
 
 

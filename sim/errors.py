@@ -54,6 +54,8 @@ class InputError(SimError):
     def __init__(self, problems: list[Problem] | Problem):
         if isinstance(problems, Problem):
             problems = [problems]
+        if not problems:  # an error with nothing to say would exit 2 silently
+            problems = [Problem("<input>", 0, "", "invalid input (no details were collected; please report this)")]
         self.problems: list[Problem] = sorted(set(problems), key=lambda p: (p.file, p.line, p.path, p.message))
         super().__init__("\n".join(str(p) for p in self.problems))
 

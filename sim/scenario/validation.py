@@ -91,6 +91,8 @@ def _problems(model: type[BaseModel], doc: Document, root: tuple, exc: Validatio
         else:
             msg = err["msg"].removeprefix("Value error, ").removeprefix("Assertion failed, ")
             msg = msg[0].lower() + msg[1:] if msg[:1].isupper() and not msg[1:2].isupper() else msg
+            if msg.startswith("input should be") and "got" not in msg and "input" in err:
+                msg += f", got {_describe(err['input'])}"  # say what was there, not only what was expected
         problems.append(doc.problem(loc, msg))
     return problems
 
@@ -106,10 +108,13 @@ def _without_union_noise(errors: list[dict]) -> list[dict]:
         loc = err["loc"]
         if err["type"] not in _SCALAR_ERRORS or not isinstance(err.get("input"), dict | list) or len(loc) < 2:
             return False
-        return any(o is not err and o["loc"][: len(loc) - 1] == loc[:-1] and o["loc"][len(loc) - 1 : len(loc)] != loc[-1:]
-                   for o in errors)
+        # another member of the same union: same parent location, another branch, and deeper
+        # (it says what is wrong inside the mapping or list); a sibling field is not one
+        return any(o is not err and len(o["loc"]) > len(loc) and o["loc"][: len(loc) - 1] == loc[:-1]
+                   and o["loc"][len(loc) - 1 : len(loc)] != loc[-1:] for o in errors)
 
-    return [err for err in errors if not noise(err)]
+    kept = [err for err in errors if not noise(err)]
+    return kept or errors
 
 
 def _clean_loc(loc: tuple, data: Any, keep_last: bool = False) -> tuple:

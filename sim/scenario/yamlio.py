@@ -165,6 +165,9 @@ def parse_yaml(raw: bytes | str, name: str = "<string>") -> Document:
             nodes = list(yaml.compose_all(text, Loader=_FastLoader))
         except yaml.YAMLError:
             nodes = list(yaml.compose_all(text, Loader=_Loader))
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow; not a "marked" error
+        line = text[: exc.position].count("\n") + 1
+        raise InputError(Problem(name, line, "", f"control character #x{exc.character:04x} is not allowed in YAML text")) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0

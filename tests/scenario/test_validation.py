@@ -44,7 +44,7 @@ limits:
     assert messages(Station, text) == [
         "f.yaml:3: compartments.a.volume: expected a volume, got 5 kg",
         "f.yaml:4: compartments.b.segmnt: unknown key 'segmnt' (did you mean 'segment'?)",
-        "f.yaml:6: vehicles.v.seats: input should be a valid integer, unable to parse string as an integer",
+        "f.yaml:6: vehicles.v.seats: input should be a valid integer, unable to parse string as an integer, got 'lots'",
         "f.yaml:8: hatches.a-b.between: missing required key 'between'",
         "f.yaml:10: limits.ppO2_min: expected a pressure, got 16 mmHg/min",
     ]
@@ -62,7 +62,7 @@ limits:
          "f.yaml:3: hatches.h.between: list should have at least 2 items after validation, not 1"),
         ("name: s\ncompartments: {a: {volume: 1}}\nhatches: {h: {between: a}}\n", "f.yaml:3: hatches.h.between: expected a list, got 'a'"),
         ("name: s\ncompartments: {a: {volume: 1}}\nhatches: {h: {between: [a, b], cd: 1.5}}\n",
-         "f.yaml:3: hatches.h.cd: input should be less than or equal to 1"),
+         "f.yaml:3: hatches.h.cd: input should be less than or equal to 1, got 1.5"),
         ("name: s\ncompartments: {a b: {volume: 1}}\n",
          "f.yaml:2: compartments.a b: invalid id 'a b': expected a letter then letters, digits, '-' or '_' (at most 64 characters)"),
     ],
