@@ -14,11 +14,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-from sim.errors import InputError, SimError, UsageError
+from sim.errors import UsageError
 
 __all__ = ["add_drill_parser", "main", "run_drill_command"]
 
@@ -186,30 +185,9 @@ def _replay(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m sim.cli_drill DRILL …``: the ``drill`` command alone, same exit codes as ``safehaven``."""
-    from sim.cli import _Parser
+    from sim.cli import main as safehaven
 
-    parser = _Parser(prog="safehaven drill", description="A drill, scripted or played live, and its scorecard.")
-    _arguments(parser)
-    try:
-        args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-        return run_drill_command(args)
-    except InputError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return EXIT_INPUT
-    except UsageError as exc:
-        print(f"safehaven: error: {exc}", file=sys.stderr)
-        return EXIT_INPUT
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    except KeyboardInterrupt:
-        print("safehaven: interrupted", file=sys.stderr)
-        return 130
-    except (SimError, Exception) as exc:
-        if os.environ.get("SAFEHAVEN_DEBUG"):
-            raise
-        print(f"safehaven: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return EXIT_INTERNAL
+    return safehaven(["drill", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

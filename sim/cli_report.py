@@ -8,13 +8,9 @@ parsed arguments and returns the exit code. :func:`main` runs them alone
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
 import sys
 from pathlib import Path
-
-from sim.errors import InputError, SimError, UsageError
 
 __all__ = ["add_report_parsers", "main", "run_compare", "run_replay", "run_report"]
 
@@ -150,34 +146,11 @@ def run_report(args) -> int:
     return EXIT_OK
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):
-        self.print_usage(sys.stderr)
-        raise UsageError(message)
-
-
 def main(argv: list[str] | None = None) -> int:
-    """``python -m sim.cli_report replay|compare|report ...``; returns the exit code."""
-    argv = sys.argv[1:] if argv is None else argv
-    parser = _Parser(prog="safehaven")
-    add_report_parsers(parser.add_subparsers(dest="command", required=True, parser_class=_Parser))
-    try:
-        args = parser.parse_args(argv)
-        return args.handler(args)
-    except InputError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return EXIT_INPUT
-    except UsageError as exc:
-        print(f"safehaven: error: {exc}", file=sys.stderr)
-        return EXIT_INPUT
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    except (SimError, Exception) as exc:
-        if os.environ.get("SAFEHAVEN_DEBUG"):
-            raise
-        print(f"safehaven: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return EXIT_INTERNAL
+    """``python -m sim.cli_report replay|compare|report ...``: the same as ``safehaven …``."""
+    from sim.cli import main as safehaven
+
+    return safehaven(sys.argv[1:] if argv is None else argv)
 
 
 if __name__ == "__main__":

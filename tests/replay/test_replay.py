@@ -59,9 +59,11 @@ def test_at_matches_series_and_events(iss_run):
         p_series = np.array([from_series.p[n] for n in names])
         o2_live = np.array([live["compartments"][n]["O2_Pa"] for n in names])
         o2_series = np.array([from_series.pp[n]["O2"] for n in names])
-        # at a sample time the re-run must agree with series.csv (written to 10 digits);
-        # between samples the series is interpolated linearly, so allow its curvature error
-        rtol = 1e-6 if not from_series.interpolated else 2e-3
+        # at a sample time the re-run (stepped exactly to T) must agree with series.csv to the
+        # solver's tolerance (rtol 1e-4: the series is the solver's dense output, interpolated
+        # inside its steps); between samples the series is also interpolated linearly by the
+        # reader, so allow its curvature error
+        rtol = 1e-4 if not from_series.interpolated else 2e-3
         for live_v, ser_v in ((p_live, p_series), (o2_live, o2_series)):
             err = np.abs(live_v - ser_v) / (1.0 + rtol * np.abs(ser_v))
             assert err.max() < 1, (t, err.max())

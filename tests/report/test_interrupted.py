@@ -12,11 +12,12 @@ from pathlib import Path
 
 LONG = """\
 name: long enough to kill
-duration: 1000 h
+duration: 250 h   # within the run limits (a million samples and polls)
 seed: 1
 output: {every: 1 s}
 station:
   name: two
+  alarms: {poll: 1 s}
   atmosphere: {N2: 79.6 kPa, O2: 21.3 kPa, CO2: 0.4 kPa}
   compartments: {a: {volume: 20 m^3}, b: {volume: 5 m^3, atmosphere: {N2: 47 kPa, O2: 12 kPa}}}
   hatches: {a-b: {between: [a, b], open: false, valve: 1 cm^2, valve_open: true}}

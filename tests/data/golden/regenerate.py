@@ -3,7 +3,7 @@
     python tests/data/golden/regenerate.py
 
 Runs tests/data/replay/iss-prk-leak.yaml twice (as is, and with the what-if of
-tests/replay/conftest.py: VARIANT), compares them and writes compare-iss.json (the comparison,
+tests/conftest.py: VARIANT), compares them and writes compare-iss.json (the comparison,
 checked with tolerances) and compare-iss.txt (the rendered tables, checked exactly). Review the
 diff before committing: a change here is a change in what planners see.
 """
@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parents[1] / "replay"))
+sys.path.insert(0, str(HERE.parents[1]))  # tests/conftest.py holds the shared runs
 
 
 def render_text(cmp: dict) -> str:
