@@ -402,8 +402,10 @@ class Simulation:
         for i in np.flatnonzero(p < floor):
             name = self.names[i]
             if name not in self.floor_crossed:
+                # logged when the poll sees it (events stay in simulation order), with the crossing
+                # instant interpolated between the two polls
                 self.floor_crossed[name] = self._crossing_time(i, t, p[i], floor)
-                self.log.emit(self.floor_crossed[name], "reserve_floor", at=name, p_Pa=floor)
+                self.log.emit(t, "reserve_floor", at=name, p_Pa=floor, crossed_s=self.floor_crossed[name])
         self._push_history(t, p)
 
     def _crossing_time(self, i: int, t: float, p: float, level: float) -> float:

@@ -17,7 +17,9 @@ import pytest
 from hypothesis import settings
 from hypothesis.configuration import set_hypothesis_home_dir
 
-settings.register_profile("ci", database=None, deadline=None)
+# derandomize: the same examples on every run, so CI time and outcome do not vary by chance
+# (bench/fuzz.py is where new random cases are searched for)
+settings.register_profile("ci", database=None, deadline=None, derandomize=True)
 settings.load_profile("ci")
 
 _HYPOTHESIS_HOME: list[str] = []
