@@ -13,7 +13,7 @@ import math
 import re
 from dataclasses import dataclass
 
-__all__ = ["KINDS", "Kind", "UnitError", "format_quantity", "to_si", "unit_registry"]
+__all__ = ["KINDS", "Kind", "UnitError", "format_duration", "format_quantity", "time_text", "to_si", "unit_registry"]
 
 
 class UnitError(ValueError):
@@ -177,6 +177,15 @@ def format_quantity(value: float, kind: str) -> str:
     if kind == "time":
         return format_duration(value)
     return f"{value:g} {KINDS[kind].si_unit}"
+
+
+def time_text(value: float | str | None) -> str:
+    """A time from a summary (seconds, ``"inf"`` or None) as ``hh:mm:ss``, ``never`` or ``-``."""
+    if value is None:
+        return "-"
+    if value == "inf":
+        return "never"
+    return format_duration(float(value))
 
 
 def format_duration(seconds: float) -> str:

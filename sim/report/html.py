@@ -12,6 +12,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from sim.units import time_text
+
 __all__ = ["render_html", "write_report"]
 
 _CSS = """
@@ -30,14 +32,8 @@ def _e(x: Any) -> str:
     return html.escape("" if x is None else str(x), quote=True)
 
 
-def _t(x) -> str:
-    from sim.units import format_duration
 
-    if x is None:
-        return "-"
-    if x == "inf":
-        return "never"
-    return format_duration(float(x))
+_t = time_text  # [s], "inf" or None from a summary
 
 
 def _kpa(x) -> str:

@@ -8,7 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
-from sim.units import format_duration
+from sim.units import time_text
 
 __all__ = ["render_graph", "render_run"]
 
@@ -23,12 +23,7 @@ def _kpa(x) -> str:
     return "-" if x is None else f"{float(x) / 1000:.2f}"
 
 
-def _t(x) -> str:
-    if x is None:
-        return "-"
-    if x == "inf":
-        return "never"
-    return format_duration(float(x))
+_t = time_text  # [s], "inf" or None from a summary
 
 
 def render_run(console: Console, result, out: Path | None = None, max_events: int = 40) -> None:

@@ -130,7 +130,6 @@ class ProcessExecutor(_Retrying):
 
     def map_unordered(self, jobs):
         from concurrent.futures import FIRST_COMPLETED, wait
-        from concurrent.futures.process import BrokenProcessPool
 
         retry: deque[ChunkJob] = deque()
         in_flight: dict[Any, ChunkJob] = {}
@@ -154,31 +153,30 @@ class ProcessExecutor(_Retrying):
             broken = False
             for fut in done:
                 job = in_flight.pop(fut)
-                try:
-                    rows = fut.result()
-                except BrokenProcessPool:
-                    broken = True
-                    given_up = self._after_death(job, retry, "process pool broken")
-                    if given_up is not None:
-                        yield job, given_up
-                    continue
-                self._attempts.pop(id(job), None)
-                yield job, rows
+                died, rows = self._collect(fut, job, retry)
+                broken |= died
+                if rows is not None:
+                    yield job, rows
             if broken:
                 # Every other chunk of the broken pool fails too; the ones that finished first are kept.
                 for fut, job in list(in_flight.items()):
-                    try:
-                        rows = fut.result()
-                    except BrokenProcessPool:
-                        given_up = self._after_death(job, retry, "process pool broken")
-                        if given_up is not None:
-                            yield job, given_up
-                        continue
-                    self._attempts.pop(id(job), None)
-                    yield job, rows
+                    _, rows = self._collect(fut, job, retry)
+                    if rows is not None:
+                        yield job, rows
                 in_flight.clear()
                 self._pool.shutdown(wait=True, cancel_futures=True)
                 self._pool = self._new_pool()
+
+    def _collect(self, fut, job, retry):
+        """``(the pool broke, rows to hand on or None)`` for a finished future."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            rows = fut.result()
+        except BrokenProcessPool:
+            return True, self._after_death(job, retry, "process pool broken")
+        self._attempts.pop(id(job), None)
+        return False, rows
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
