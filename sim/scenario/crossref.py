@@ -115,6 +115,11 @@ def check_scenario(scenario: Scenario, station: Station, doc: Document) -> list[
     for i, leak in enumerate(scenario.leaks):
         if leak.at not in places:
             out.append(_unknown(doc, ("leaks", i, "at"), "compartment", leak.at, places))
+        elif leak.rate is not None:
+            comp = station.compartments.get(leak.at) or station.vehicles[leak.at]
+            if sum(_partial(station, comp, s) for s in ("N2", "O2", "CO2")) <= 0:
+                out.append(doc.problem(("leaks", i, "rate"), f"'{leak.at}' starts at vacuum, so a rate cannot be "
+                                       "turned into a hole size; give the leak an area or a diameter"))
         if leak.start > scenario.duration:
             out.append(doc.problem(("leaks", i, "start"), "starts after the end of the scenario"))
     for hid in scenario.initial.hatches:

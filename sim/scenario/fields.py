@@ -53,7 +53,7 @@ Id = Annotated[str, AfterValidator(_check_id), Field(json_schema_extra={"pattern
 _SIGN = {"any": "", "positive": "positive", "nonneg": "non-negative"}
 
 
-def quantity(kind: str, sign: str = "positive"):
+def quantity(kind: str, sign: str = "positive", upper: float | None = None):
     """An annotated float field of physical *kind*, read from a number [SI] or a string with a unit.
 
     Parameters
@@ -62,6 +62,8 @@ def quantity(kind: str, sign: str = "positive"):
         A key of :data:`sim.units.KINDS`.
     sign : {"positive", "nonneg", "any"}
         The allowed sign of the SI value.
+    upper : float, optional
+        The largest SI value accepted (a physical bound, stated in the message).
     """
     unit = KINDS[kind].si_unit or "1"
 
@@ -74,6 +76,8 @@ def quantity(kind: str, sign: str = "positive"):
             raise ValueError(f"expected a positive {kind}, got {value!r}")
         if sign == "nonneg" and not x >= 0:
             raise ValueError(f"expected a non-negative {kind}, got {value!r}")
+        if upper is not None and x > upper:
+            raise ValueError(f"expected a {kind} of at most {upper:g} {unit}, got {value!r}")
         return x
 
     schema = {
@@ -93,7 +97,9 @@ NonNegArea = quantity("area", "nonneg")
 Length = quantity("length")
 Time = quantity("time")
 NonNegTime = quantity("time", "nonneg")
-Temperature = quantity("temperature")
+TEMPERATURE_MAX = 1000.0
+"""Highest gas temperature accepted [K]: far above any cabin, and it keeps gas masses representable."""
+Temperature = quantity("temperature", upper=TEMPERATURE_MAX)
 Mass = quantity("mass")
 NonNegMass = quantity("mass", "nonneg")
 MassFlow = quantity("mass flow")
