@@ -8,13 +8,12 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.scenario.distributions import Duration
 from sim.scenario.fields import (
-    Area,
     Id,
-    Length,
     MassFlow,
     NonNegTime,
     Pressure,
     Time,
+    quantity,
 )
 from sim.scenario.procedure_model import Step
 from sim.scenario.station_model import DEFAULT_CD, Station
@@ -69,9 +68,11 @@ class Leak(_Strict):
 
     id: Id
     at: Id
-    rate: MassFlow | None = Field(None, description="leak rate at the compartment's start pressure [kg/s]")
-    area: Area | None = Field(None, description="hole area [m^2]")
-    diameter: Length | None = Field(None, description="hole diameter [m]")
+    rate: quantity("mass flow", upper=1e6) | None = Field(
+        None, description="leak rate at the compartment's start pressure [kg/s]")
+    # holes larger than hatches are allowed; the bounds only keep areas representable
+    area: quantity("area", upper=1e4) | None = Field(None, description="hole area [m^2]")
+    diameter: quantity("length", upper=100.0) | None = Field(None, description="hole diameter [m]")
     cd: float = Field(DEFAULT_CD, gt=0, le=1, description="discharge coefficient (area/diameter only)")
     start: NonNegTime = Field(0.0, description="when the leak begins [s]")
 
