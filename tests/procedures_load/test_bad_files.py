@@ -50,17 +50,8 @@ def test_enough_bad_files():
     assert len(SCENARIOS) >= 15
 
 
-@pytest.mark.parametrize("path", PROCEDURES, ids=lambda p: p.name)
-def test_bad_procedure_is_refused(path, capsys, monkeypatch):
-    monkeypatch.chdir(path.parent)
-    code = main(["validate", path.name])
-    captured = capsys.readouterr()
-    assert code == 2
-    assert_reported(captured.err, path)
-
-
-@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.name)
-def test_bad_scenario_procedure_is_refused(path, capsys, monkeypatch):
+@pytest.mark.parametrize("path", PROCEDURES + SCENARIOS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_bad_file_is_refused(path, capsys, monkeypatch):
     monkeypatch.chdir(path.parent)
     code = main(["validate", path.name])
     captured = capsys.readouterr()
