@@ -56,6 +56,8 @@ def _parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("schema", help="print the JSON Schema of a file kind")
     s.add_argument("kind", choices=["station", "scenario", "procedure", "drill"])
+    for parser, handler in ((r, _cmd_run), (v, _cmd_validate), (g, _cmd_graph), (s, _cmd_schema)):
+        parser.set_defaults(handler=handler)
     add_sweep_parser(sub)
     add_report_parsers(sub)
     add_drill_parser(sub)
@@ -67,8 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     try:
         args = _parser().parse_args(argv)
-        handler = getattr(args, "handler", None) or globals()[f"_cmd_{args.command}"]
-        return handler(args)
+        return args.handler(args)
     except InputError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -56,6 +56,7 @@ def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--metric", help="plot: the column of the heat map (default checks_passed)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
     p.add_argument("--json", action="store_true", help="print a JSON report instead of tables")
+    p.set_defaults(handler=run_sweep_command)
     return p
 
 
@@ -241,37 +242,9 @@ def _plot(args, words: list[str]) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m sim.cli_sweep ARGS`` behaves as ``safehaven sweep ARGS``; returns the exit code."""
-    import os
+    from sim.cli import main as safehaven
 
-    argv = sys.argv[1:] if argv is None else list(argv)
-
-    class _Parser(argparse.ArgumentParser):
-        def error(self, message):
-            self.print_usage(sys.stderr)
-            raise UsageError(message)
-
-    root = _Parser(prog="safehaven")
-    add_sweep_parser(root.add_subparsers(dest="command", required=True, parser_class=_Parser))
-    try:
-        args = root.parse_args(["sweep", *argv])
-        return run_sweep_command(args)
-    except InputError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return 2
-    except UsageError as exc:
-        print(f"safehaven: error: {exc}", file=sys.stderr)
-        return 2
-    except SystemExit as exc:
-        return int(exc.code or 0)
-    except KeyboardInterrupt:
-        print("safehaven: interrupted", file=sys.stderr)
-        return 130
-    except Exception as exc:
-        if os.environ.get("SAFEHAVEN_DEBUG"):
-            raise
-        print(f"safehaven: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
-        return 3
+    return safehaven(["sweep", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":
