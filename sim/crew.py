@@ -190,7 +190,6 @@ class HazardMonitor:
     def __init__(self, sim: Simulation):
         self.sim = sim
         self.phys = sim.scenario.physiology
-        self._trial: dict[str, dict[str, float | None]] = {}
 
     def _update(self, state: dict[str, Any], t: float, ppO2: float, p: float, where: int = -1) -> str | None:
         """Advance one member's exposure timers to *t*; returns the status they reach, if worse.
@@ -218,34 +217,70 @@ class HazardMonitor:
             return IMPAIRED
         return None
 
-    def _members(self):
-        return [m for m in self.sim.crew.values() if m.aboard is None or True]
+    def _scan(self, times: np.ndarray, p: np.ndarray, pp: np.ndarray):
+        """Every member's exposure timers over a batch of polls, as :meth:`_update` would leave them.
 
-    def begin_scan(self) -> None:
-        """Start a look-ahead on copies of the exposure timers."""
-        self._trial = {m.id: dict(m.below_since) for m in self.sim.crew.values()}
+        Returns (members, where, since, severity): for each timer key the start of the exposure
+        (K polls, C members; NaN where none) and the status severity reached (K, C). Crew do not
+        move within a batch (a move is a simpy event, which ends the batch). Only the polls where
+        an exposure starts are computed one by one (the crossing instant); the rest is arrays.
+        """
+        ph = self.phys
+        members = list(self.sim.crew.values())
+        where = np.array([self.sim.index[m.location] for m in members], dtype=int)
+        values = (pp[:, where, 1], p[:, where])
+        k, c = values[0].shape
+        since: dict[str, np.ndarray] = {}
+        for key, column, limit in (("impaired", 0, ph.ppO2_impaired), ("ppO2", 0, ph.ppO2_incapacitated),
+                                   ("p", 1, ph.p_incapacitated)):
+            v = values[column]
+            below = v < limit
+            held = np.array([m.below_since[key] is not None for m in members])
+            if not below.any():
+                since[key] = np.full((k, c), np.nan)
+                continue
+            start_at = np.full((k, c), np.nan)
+            carry = below[0] & held
+            start_at[0, carry] = [m.below_since[key] for m, h in zip(members, carry, strict=True) if h]
+            starts = below & np.vstack([~held[None, :], ~below[:-1]])
+            for kk, j in zip(*np.nonzero(starts), strict=True):
+                i = int(where[j])
+                last = members[j].below_since.get("last") if kk == 0 else \
+                    (float(times[kk - 1]), i, values[0][kk - 1, j], values[1][kk - 1, j])
+                start_at[kk, j] = _crossing(last, i, column, float(times[kk]), v[kk, j], limit)
+            opened = np.maximum.accumulate(np.where(np.isnan(start_at), 0, np.arange(k)[:, None]), axis=0)
+            since[key] = np.where(below, np.take_along_axis(start_at, opened, axis=0), np.nan)
+        t = times[:, None]
+        with np.errstate(invalid="ignore"):
+            incap = ((t - since["ppO2"]) >= ph.incapacitated_after - 1e-9) | ((t - since["p"]) >= ph.vacuum_after - 1e-9)
+            impaired = (t - since["impaired"]) >= ph.impaired_after - 1e-9
+        severity = np.where(incap, _SEVERITY[INCAPACITATED], np.where(impaired, _SEVERITY[IMPAIRED], _SEVERITY[ABLE]))
+        return members, where, since, severity
 
-    def trips(self, t: float, p: np.ndarray, pp: np.ndarray) -> bool:
-        """Whether any member's status would change at this poll (updates the trial timers)."""
-        index = self.sim.index
-        for m in self.sim.crew.values():
-            i = index[m.location]
-            reached = self._update(self._trial[m.id], t, pp[i, 1], p[i], i)
-            if reached is not None and _SEVERITY[reached] > _SEVERITY[m.status]:
-                return True
-            if m.status == IMPAIRED and self._trial[m.id]["impaired"] is None and pp[i, 1] >= self.phys.ppO2_impaired:
-                pass  # impairment persists once reached: recovery is not modelled
-        return False
+    def first_trip(self, times: np.ndarray, p: np.ndarray, pp: np.ndarray, dpdt: np.ndarray, stop: int) -> int | None:
+        """The first poll of ``[:stop]`` at which any member's status would get worse."""
+        if not stop or not self.sim.crew:
+            return None
+        members, _, _, severity = self._scan(times[:stop], p[:stop], pp[:stop])
+        now = np.array([_SEVERITY[m.status] for m in members])
+        worse = np.flatnonzero((severity > now[None, :]).any(axis=1))
+        return int(worse[0]) if len(worse) else None
 
-    def adopt(self, times: np.ndarray, p: np.ndarray, pp: np.ndarray) -> None:
-        """Make the trial timers real and record worst exposures over polls *times*."""
-        for m in self.sim.crew.values():
-            m.below_since = self._trial[m.id]
-            i = self.sim.index[m.location]
-            m.min_ppO2 = min(m.min_ppO2, float(np.min(pp[:, i, 1])))
-            m.min_p = min(m.min_p, float(np.min(p[:, i])))
+    def commit(self, times: np.ndarray, p: np.ndarray, pp: np.ndarray, dpdt: np.ndarray) -> None:
+        """Polls *times* passed with no status change: advance the timers, record worst exposures."""
+        if not self.sim.crew:
+            return
+        members, where, since, _ = self._scan(times, p, pp)
+        low_ppO2, low_p = pp[:, where, 1].min(axis=0), p[:, where].min(axis=0)
+        for j, m in enumerate(members):
+            i = int(where[j])
+            state = {key: (None if np.isnan(a[-1, j]) else a[-1, j].item()) for key, a in since.items()}
+            state["last"] = (float(times[-1]), i, pp[-1, i, 1], p[-1, i])
+            m.below_since = state
+            m.min_ppO2 = min(m.min_ppO2, float(low_ppO2[j]))
+            m.min_p = min(m.min_p, float(low_p[j]))
 
-    def act(self, t: float, p: np.ndarray, pp: np.ndarray) -> None:
+    def act(self, t: float, p: np.ndarray, pp: np.ndarray, dpdt: np.ndarray) -> None:
         """At a real poll: update timers and change statuses."""
         for m in self.sim.crew.values():
             i = self.sim.index[m.location]

@@ -16,7 +16,6 @@ procedure's wait condition) does it move the clock to that instant and act.
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +46,19 @@ __all__ = ["RunResult", "Simulation", "simulate"]
 SPECIES = ("N2", "O2", "CO2")
 _LOOKAHEAD_POLLS = 360
 """Most poll instants evaluated in one look-ahead batch (1 h at the default 10 s poll)."""
+ALARMS = ("rapid_depress", "ppCO2_high", "ppO2_low")
+"""The caution-and-warning alarms the monitor evaluates, in the order it logs them."""
+
+
+def _crossing_time(previous: tuple[float, np.ndarray] | None, i: int, t: float, p: float, level: float) -> float:
+    """When compartment *i*, now at *p* [Pa], crossed *level* [Pa] since the *previous* poll (t0, p0) [s]."""
+    if previous is None:
+        return t
+    t0, p_prev = previous
+    p0 = p_prev[i]
+    if p0 <= level or p0 == p:
+        return t
+    return t0 + (t - t0) * (p0 - level) / (p0 - p)
 
 
 @dataclass
@@ -82,28 +94,42 @@ class RunResult:
 
 
 class Watchers:
-    """Events waiting for a predicate of the atmosphere, checked at every alarm poll."""
+    """Events waiting for a predicate of the atmosphere, checked at every alarm poll.
+
+    A predicate is called as ``predicate(t, p, pp, dpdt)`` with the time [s], total [Pa] (n,)
+    and partial [Pa] (n, 3) pressures and dP/dt [Pa/s] (n,) at one poll, and must be pure.
+
+    Like every monitor extension it provides ``first_trip(times, p, pp, dpdt, stop)`` (the first
+    of the polls ``[:stop]`` at which it wants to act, or None; its state unchanged),
+    ``commit(times, p, pp, dpdt)`` (polls at which nothing tripped have passed),
+    ``act(t, p, pp, dpdt)`` (a real poll, on the real state) and ``summarize(summary)``.
+    """
 
     def __init__(self):
         self.items: list[tuple[Any, simpy.Event]] = []
 
-    def begin_scan(self) -> None:
-        """Nothing to copy: predicates are pure."""
+    def first_trip(self, times: np.ndarray, p: np.ndarray, pp: np.ndarray, dpdt: np.ndarray,
+                   stop: int) -> int | None:
+        """The first poll at which a waiting predicate holds."""
+        preds = [pred for pred, event in self.items if not event.triggered]
+        if not preds:
+            return None
+        for k in range(stop):
+            t, pk, ppk, dk = float(times[k]), p[k], pp[k], dpdt[k]
+            if any(pred(t, pk, ppk, dk) for pred in preds):
+                return k
+        return None
 
-    def trips(self, t: float, p: np.ndarray, pp: np.ndarray) -> bool:
-        """Whether any waiting predicate holds at this poll."""
-        return any(pred(t, p, pp) for pred, event in self.items if not event.triggered)
+    def commit(self, times, p, pp, dpdt) -> None:
+        """Nothing to keep: predicates are pure."""
 
-    def adopt(self, times, p, pp) -> None:
-        """Nothing to keep."""
-
-    def act(self, t: float, p: np.ndarray, pp: np.ndarray) -> None:
+    def act(self, t: float, p: np.ndarray, pp: np.ndarray, dpdt: np.ndarray) -> None:
         """Fire the events whose predicates hold now."""
         keep = []
         for pred, event in self.items:
             if event.triggered:
                 continue
-            if pred(t, p, pp):
+            if pred(t, p, pp, dpdt):
                 event.succeed()
             else:
                 keep.append((pred, event))
@@ -320,41 +346,38 @@ class Simulation:
             yield env.timeout(t_next - env.now)
 
     def _look_ahead(self, polls: np.ndarray) -> int | None:
-        """Evaluate poll instants on a copy of the solver; adopt it when nothing trips.
+        """Evaluate poll instants on a snapshot of the solver; adopt it when nothing trips.
 
         Returns the index of the first poll at which something trips, or None.
         """
         due = self.recorder.due(float(polls[-1]))
         times = np.union1d(polls, due)
-        trial = copy.deepcopy(self.solver)
+        trial = self.solver.snapshot()
         s = trial.sample(times)
         at_poll = np.isin(times, polls)
         tp, p, pp = times[at_poll], s.pressure[at_poll], s.partial_pressure[at_poll]
-        trip = self._first_trip(tp, p, pp)
+        dpdt = self._dpdt_batch(tp, p)
+        trip = self._first_trip(tp, p, pp, dpdt)
         if trip is not None:
             # what came before the trip still happened: keep its bookkeeping (the real solver
             # recomputes the same states when it syncs to the trip)
-            self._commit_polls(tp[:trip], p[:trip], pp[:trip])
+            self._commit_polls(tp[:trip], p[:trip], pp[:trip], dpdt[:trip])
             return trip
         self.solver = trial
         in_series = np.isin(times, due)
         self.recorder.add(s.pressure[in_series], s.partial_pressure[in_series])
         self._observe(times, s.pressure)
-        self._commit_polls(tp, p, pp)
+        self._commit_polls(tp, p, pp, dpdt)
         return None
 
-    def _commit_polls(self, times: np.ndarray, p: np.ndarray, pp: np.ndarray) -> None:
+    def _commit_polls(self, times: np.ndarray, p: np.ndarray, pp: np.ndarray, dpdt: np.ndarray) -> None:
         """Record polls at which nothing tripped: floor crossings, dP/dt history, extensions."""
         if not len(times):
             return
         for ext in self.extensions:
-            ext.begin_scan()
-        for t, pk, ppk in zip(times, p, pp, strict=True):
-            for ext in self.extensions:
-                ext.trips(float(t), pk, ppk)
-            self._record_poll(float(t), pk, ppk)
-        for ext in self.extensions:
-            ext.adopt(times, p, pp)
+            ext.commit(times, p, pp, dpdt)
+        self._record_floor_crossings(times, p)
+        self._extend_history(times, p)
 
     def _dpdt(self, t: float, p: np.ndarray) -> np.ndarray:
         """dP/dt over the alarm window ending at *t* [Pa/s]; zeros until a window has passed."""
@@ -364,31 +387,65 @@ class Simulation:
                 return (p - p0) / (t - t0)
         return np.zeros_like(p)
 
-    def _alarm_states(self, t: float, p: np.ndarray, pp: np.ndarray) -> dict[str, list[str]]:
-        a = self.station.alarms
-        dpdt = self._dpdt(t, p)
-        return {
-            "rapid_depress": [self.names[i] for i in np.flatnonzero(dpdt < a.rapid_depress)],
-            "ppCO2_high": [self.names[i] for i in np.flatnonzero(pp[:, 2] > a.ppCO2_high)],
-            "ppO2_low": [self.names[i] for i in np.flatnonzero((pp[:, 1] < a.ppO2_low) & (p > 0))],
-        }
+    def _dpdt_batch(self, times: np.ndarray, p: np.ndarray) -> np.ndarray:
+        """:meth:`_dpdt` at every poll of a batch (k,) with pressures *p* (k, n), all at once [Pa/s].
 
-    def _first_trip(self, times: np.ndarray, p: np.ndarray, pp: np.ndarray) -> int | None:
+        Poll *j* sees the history and the polls before it: its reference is the newest of those
+        at least one window older (pruning the history never drops that one), exactly as if
+        the polls had been pushed one by one.
+        """
+        k = len(times)
+        if self._history:
+            t_all = np.concatenate([[t for t, _ in self._history], times])
+            p_all = np.concatenate([np.stack([q for _, q in self._history]), p])
+        else:
+            t_all, p_all = times, p
+        h = len(t_all) - k
+        window = self.station.alarms.dpdt_window - 1e-9
+        # the newest entry j before poll k with times[k] - t_all[j] >= window: a sorted search,
+        # then the exact test of the scalar code on the found entry and its neighbour (rounding
+        # in times[k] - window can move the boundary by one entry, never more: polls are apart)
+        limit = h + np.arange(k) - 1
+        ref = np.minimum(np.searchsorted(t_all, times - window, side="right") - 1, limit)
+        nxt = np.minimum(ref + 1, limit)
+        ref = np.where((nxt > ref) & (times - t_all[nxt] >= window), nxt, ref)
+        ref = np.where((ref >= 0) & ~(times - t_all[np.maximum(ref, 0)] >= window), ref - 1, ref)
+        rows = np.flatnonzero(ref >= 0)
+        out = np.zeros_like(p)
+        if len(rows):
+            ref = ref[rows]
+            out[rows] = (p[rows] - p_all[ref]) / (times[rows] - t_all[ref])[:, None]
+        return out
+
+    def _extend_history(self, times: np.ndarray, p: np.ndarray) -> None:
+        """Push polls onto the dP/dt history and prune it as :meth:`_push_history` would, one by one."""
+        t_all = [t for t, _ in self._history] + [float(t) for t in times]
+        p_all = [q for _, q in self._history] + list(p)
+        older = np.count_nonzero(t_all[-1] - np.asarray(t_all) >= self.station.alarms.dpdt_window)
+        drop = max(0, min(older - 1, len(t_all) - 2))
+        self._history = list(zip(t_all[drop:], p_all[drop:], strict=True))
+
+    def _alarm_matrix(self, p: np.ndarray, pp: np.ndarray, dpdt: np.ndarray) -> np.ndarray:
+        """Which alarm conditions hold where, per poll: bool (k, 3 alarms, n) in :data:`ALARMS` order."""
+        a = self.station.alarms
+        return np.stack([dpdt < a.rapid_depress, pp[..., 2] > a.ppCO2_high, (pp[..., 1] < a.ppO2_low) & (p > 0)],
+                        axis=-2)
+
+    def _alarm_states(self, t: float, p: np.ndarray, pp: np.ndarray, dpdt: np.ndarray) -> dict[str, list[str]]:
+        where = self._alarm_matrix(p, pp, dpdt)
+        return {name: [self.names[i] for i in np.flatnonzero(row)] for name, row in zip(ALARMS, where, strict=True)}
+
+    def _first_trip(self, times: np.ndarray, p: np.ndarray, pp: np.ndarray, dpdt: np.ndarray) -> int | None:
         """Index of the first poll at which an alarm changes or an extension wants to act."""
-        saved = list(self._history)
+        sounding = self._alarm_matrix(p, pp, dpdt).any(axis=-1)
+        active = np.array([name in self.alarms_active for name in ALARMS])
+        changed = np.flatnonzero((sounding != active).any(axis=1))
+        first = int(changed[0]) if len(changed) else None
         for ext in self.extensions:
-            ext.begin_scan()
-        try:
-            for k, t in enumerate(times):
-                states = self._alarm_states(float(t), p[k], pp[k])
-                if {name for name, where in states.items() if where} != self.alarms_active:
-                    return k
-                if any(ext.trips(float(t), p[k], pp[k]) for ext in self.extensions):
-                    return k
-                self._push_history(float(t), p[k])
-            return None
-        finally:
-            self._history = saved
+            k = ext.first_trip(times, p, pp, dpdt, len(times) if first is None else first)
+            if k is not None and (first is None or k < first):
+                first = k
+        return first
 
     def _push_history(self, t: float, p: np.ndarray) -> None:
         self._history.append((t, p))
@@ -396,34 +453,33 @@ class Simulation:
         while len(self._history) > 2 and t - self._history[1][0] >= window:
             self._history.pop(0)
 
-    def _record_poll(self, t: float, p: np.ndarray, pp: np.ndarray) -> None:
-        """Bookkeeping at a poll where nothing trips: floor crossings and dP/dt history."""
+    def _record_floor_crossings(self, times: np.ndarray | list[float], p: np.ndarray) -> None:
+        """Log the first poll at which each compartment is below the reserve floor, in poll order."""
         floor = self.station.limits.reserve_floor
-        for i in np.flatnonzero(p < floor):
+        below = p < floor
+        fresh = [i for i in np.flatnonzero(below.any(axis=0)) if self.names[i] not in self.floor_crossed]
+        if not fresh:
+            return
+        first = {int(i): int(np.argmax(below[:, i])) for i in fresh}
+        for i, k in sorted(first.items(), key=lambda item: (item[1], item[0])):
+            t = times[k].item() if isinstance(times, np.ndarray) else times[k]  # env.now stays as it is
+            if k:
+                previous = (float(times[k - 1]), p[k - 1])
+            else:
+                previous = self._history[-1] if self._history else None
+            # logged when the poll sees it (events stay in simulation order), with the crossing
+            # instant interpolated between the two polls
             name = self.names[i]
-            if name not in self.floor_crossed:
-                # logged when the poll sees it (events stay in simulation order), with the crossing
-                # instant interpolated between the two polls
-                self.floor_crossed[name] = self._crossing_time(i, t, p[i], floor)
-                self.log.emit(t, "reserve_floor", at=name, p_Pa=floor, crossed_s=self.floor_crossed[name])
-        self._push_history(t, p)
-
-    def _crossing_time(self, i: int, t: float, p: float, level: float) -> float:
-        """When compartment *i* crossed *level* [Pa], interpolated from the previous poll [s]."""
-        if not self._history:
-            return t
-        t0, p_prev = self._history[-1]
-        p0 = p_prev[i]
-        if p0 <= level or p0 == p:
-            return t
-        return t0 + (t - t0) * (p0 - level) / (p0 - p)
+            self.floor_crossed[name] = _crossing_time(previous, i, t, p[k, i], floor)
+            self.log.emit(t, "reserve_floor", at=name, p_Pa=floor, crossed_s=self.floor_crossed[name])
 
     def _poll_now(self) -> None:
         """Act at a poll instant on the real solver state (after a look-ahead tripped)."""
         t = self.env.now
         p, pp = self.solver.pressure(), self.solver.partial_pressures()
+        dpdt = self._dpdt(t, p)
         self._observe(np.array([t]), p[None, :])
-        states = self._alarm_states(t, p, pp)
+        states = self._alarm_states(t, p, pp, dpdt)
         for name, where in states.items():
             if where and name not in self.alarms_active:
                 self.alarms_active.add(name)
@@ -433,8 +489,10 @@ class Simulation:
                 self.alarms_active.discard(name)
                 self.log.emit(t, "alarm_clear", alarm=name)
         for ext in self.extensions:
-            ext.act(t, p, pp)
-        self._record_poll(t, p, pp)
+            ext.act(t, p, pp, dpdt)
+        self._record_floor_crossings([t], p[None, :])
+        self._push_history(t, p)
+
 
     def raise_alarm(self, name: str, where: list[str], cause: str = "false alarm") -> None:
         """Sound an alarm that the atmosphere did not cause (a drill's false alarm)."""
@@ -516,9 +574,14 @@ class Simulation:
 
         It fires at once when the predicate already holds now.
         """
+        return self._watch(lambda t, p, pp, _dpdt: predicate(t, p, pp))
+
+    def _watch(self, predicate) -> simpy.Event:
+        """Like :meth:`watch`, for a predicate that also reads dP/dt: ``predicate(t, p, pp, dpdt)``."""
         event = self.env.event()
         self.sync()
-        if predicate(self.env.now, self.solver.pressure(), self.solver.partial_pressures()):
+        t, p = self.env.now, self.solver.pressure()
+        if predicate(t, p, self.solver.partial_pressures(), self._dpdt(t, p)):
             event.succeed()
         else:
             self.watchers.items.append((predicate, event))
@@ -528,13 +591,13 @@ class Simulation:
         """An event that fires when a procedure's condition first holds."""
         from sim.procedures.conditions import ConditionRuntimeError
 
-        def predicate(t, p, pp):
+        def predicate(t, p, pp, dpdt):
             try:
-                return bool(condition.evaluate(StateLookup(self, run, t, p, pp, self._dpdt(t, p))))
+                return bool(condition.evaluate(StateLookup(self, run, t, p, pp, dpdt)))
             except ConditionRuntimeError:
                 return False
 
-        return self.watch(predicate)
+        return self._watch(predicate)
 
     def live_lookup(self, run) -> StateLookup:
         """Condition lookup over the state now."""

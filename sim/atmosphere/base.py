@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass
 
@@ -112,6 +113,8 @@ class AtmosphereSolver:
        take effect from the current time.
     6. A ``ledger`` whose balance holds to round-off after every public call.
     7. Failure as :class:`SolverError` with the time and reason; never NaN output.
+    8. ``snapshot()``: an independent copy whose advancing leaves this solver untouched and
+       computes exactly what this solver would (the engine's look-ahead samples a snapshot).
 
     The public :meth:`advance` and :meth:`sample` check arguments and results and
     delegate to the private methods.
@@ -179,6 +182,10 @@ class AtmosphereSolver:
 
     def _advance_impl(self, t_end: float) -> None:
         raise NotImplementedError
+
+    def snapshot(self) -> AtmosphereSolver:
+        """An independent copy of this solver (the default deep-copies; subclasses do it cheaply)."""
+        return copy.deepcopy(self)
 
     def pressure(self) -> np.ndarray:
         """Total pressure per compartment [Pa], shape (n,)."""

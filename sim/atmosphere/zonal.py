@@ -29,7 +29,9 @@ References
 
 from __future__ import annotations
 
+import copy
 import math
+from dataclasses import replace
 
 import numpy as np
 import scipy.sparse as sp
@@ -211,6 +213,21 @@ class ZonalSolver(AtmosphereSolver):
             return np.ones_like(M)
         ok = self._Mref > 0
         return np.where(ok, (np.maximum(M, 0.0) / np.where(ok, self._Mref, 1.0)) ** (self._gamma - 1.0), 1.0)
+
+    def snapshot(self) -> ZonalSolver:
+        """An independent copy of the solver's state, cheap enough to take at every look-ahead.
+
+        Advancing or sampling the copy leaves this solver as it was; the copy computes exactly
+        what this solver would (same arrays, same step sizes). Only what stepping changes is
+        copied: the arrays it replaces (zone masses, compositions) are shared safely, the
+        containers it changes in place (ledger, supplies, solver events) are copied. Controls
+        (hatches, leaks, sources) must not be applied to both the copy and the original.
+        """
+        twin = copy.copy(self)
+        twin.ledger = replace(self.ledger, leaked_by_leak=dict(self.ledger.leaked_by_leak))
+        twin._supplies = {k: dict(v) for k, v in self._supplies.items()}
+        twin.events = list(self.events)
+        return twin
 
     # ------------------------------------------------------------ state access
     def masses(self) -> np.ndarray:
