@@ -16,7 +16,9 @@ from sim import __version__
 from sim.cli_drill import add_drill_parser
 from sim.cli_report import add_report_parsers
 from sim.cli_sweep import add_sweep_parser
+from sim.cli_values import seed
 from sim.errors import InputError, SimError, UsageError
+from sim.paths import atomic_output, check_output
 
 __all__ = ["main"]
 
@@ -37,7 +39,7 @@ def _parser() -> argparse.ArgumentParser:
     r = sub.add_parser("run", help="run a scenario and write a run directory")
     r.add_argument("scenario", type=Path)
     r.add_argument("--out", type=Path, help="run directory to write (default: none, summary only)")
-    r.add_argument("--seed", type=int, help="replace the scenario's seed")
+    r.add_argument("--seed", type=seed, help="replace the scenario's seed (0 to 2**63-1)")
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
                    help="change one field for this run, e.g. leaks.prk-crack.rate='4 lb/day'")
     r.add_argument("--format", choices=["csv", "parquet", "both"], help="series format")
@@ -103,9 +105,13 @@ def _cmd_run(args) -> int:
     from sim.engine import simulate
     from sim.results.writers import write_run
 
-    if args.out is not None and args.out.exists() and not args.force:
-        raise UsageError(f"{args.out} exists; choose another --out or pass --force to replace it")
+    if args.out is not None:
+        check_output(args.out)
+        if args.out.exists() and not args.force:
+            raise UsageError(f"{args.out} exists; choose another --out or pass --force to replace it")
     loaded = load(args.scenario, args.overrides)
+    if args.out is not None:  # --force must never destroy what the run reads
+        check_output(args.out, inputs=loaded.files.values(), force=args.force)
     result = simulate(loaded, args.seed)
     result.extra["overrides"] = list(args.overrides)
     if args.out is not None:
@@ -157,6 +163,10 @@ def _cmd_graph(args) -> int:
     from sim.scenario.load import detect_kind, load_station, scenario_from_document
     from sim.scenario.yamlio import load_yaml
 
+    if args.png is not None:
+        check_output(args.png, option="--png", inputs=[args.file], directory=False)
+        if args.png.suffix.lower() != ".png":
+            raise UsageError(f"--png {args.png}: expected a file name ending in .png")
     doc = load_yaml(args.file)
     if isinstance(doc.data, dict) and detect_kind(doc) == "scenario":
         loaded = scenario_from_document(doc)
@@ -174,7 +184,8 @@ def _cmd_graph(args) -> int:
     if args.png:
         from sim.report.plots import draw_station
 
-        draw_station(station, args.png, initial=initial)
+        with atomic_output(args.png) as tmp:
+            draw_station(station, tmp, initial=initial)
     return EXIT_OK
 
 

@@ -10,12 +10,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "MAX_MESSAGE",
+    "MAX_PROBLEMS",
     "InputError",
     "Problem",
     "SimError",
     "SimulationError",
     "UsageError",
 ]
+
+
+MAX_MESSAGE = 600
+"""Longest message of one :class:`Problem` [characters]; longer ones are cut, saying so."""
+MAX_PROBLEMS = 100
+"""Most problems an :class:`InputError` reports; the rest are counted in a last line."""
 
 
 class SimError(Exception):
@@ -43,6 +51,14 @@ class Problem:
     path: str
     message: str
 
+    def __post_init__(self):
+        # a message quotes values from the file: bound it, so that no input (a long string aliased a
+        # hundred thousand times, a binary file read as text) can turn an error into gigabytes
+        for name, limit in (("message", MAX_MESSAGE), ("path", MAX_MESSAGE), ("file", MAX_MESSAGE)):
+            value = getattr(self, name)
+            if isinstance(value, str) and len(value) > limit:
+                object.__setattr__(self, name, f"{value[:limit - 40]}... ({len(value):,} characters in all)")
+
     def __str__(self) -> str:
         where = f"{self.file}:{self.line}" if self.line else self.file
         return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
@@ -56,7 +72,12 @@ class InputError(SimError):
             problems = [problems]
         if not problems:  # an error with nothing to say would exit 2 silently
             problems = [Problem("<input>", 0, "", "invalid input (no details were collected; please report this)")]
-        self.problems: list[Problem] = sorted(set(problems), key=lambda p: (p.file, p.line, p.path, p.message))
+        ordered = sorted(set(problems), key=lambda p: (p.file, p.line, p.path, p.message))
+        if len(ordered) > MAX_PROBLEMS:
+            more = len(ordered) - MAX_PROBLEMS
+            ordered = [*ordered[:MAX_PROBLEMS], Problem(ordered[MAX_PROBLEMS].file, 0, "",
+                                                        f"... and {more:,} more problems not shown")]
+        self.problems: list[Problem] = ordered
         super().__init__("\n".join(str(p) for p in self.problems))
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +16,7 @@ import numpy as np
 from sim import __version__
 from sim.engine import RunResult
 from sim.errors import UsageError
+from sim.paths import check_output, recover_directory, replace_directory, temporary_directory
 
 __all__ = ["write_run", "write_series_csv"]
 
@@ -41,21 +41,29 @@ def _write_parquet(path: Path, columns: dict[str, np.ndarray]) -> None:
 def write_run(result: RunResult, out: str | Path, *, force: bool = False, fmt: str | None = None) -> Path:
     """Write *result* as a run directory at *out*.
 
+    The directory is built beside *out* and renamed into place (:func:`sim.paths.replace_directory`);
+    an interrupted earlier replacement of *out* is first finished or undone
+    (:func:`sim.paths.recover_directory`).
+
     Parameters
     ----------
     force : bool
-        Replace an existing directory; otherwise an existing *out* is a :class:`UsageError`.
+        Replace an existing run directory; otherwise an existing *out* is a :class:`UsageError`.
+        A directory that is not a run directory (no summary.json) is never replaced.
     fmt : {"csv", "parquet", "both"}, optional
         Series format; default the scenario's ``output.format``.
     """
     out = Path(out)
+    check_output(out, inputs=result.loaded.files.values(), force=force)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    recover_directory(out)
     if out.exists() and not force:
         raise UsageError(f"{out} exists; choose another --out or pass --force to replace it")
-    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.exists() and any(out.iterdir()) and not (out / "summary.json").is_file():
+        raise UsageError(f"{out} is not a run directory (no summary.json); --force replaces only run "
+                         f"directories, so choose another --out")
     fmt = fmt or result.loaded.scenario.output.format
-    _remove_abandoned(out)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent))
-    (tmp / _PID_FILE).write_text(str(os.getpid()))
+    tmp = temporary_directory(out)
     try:
         with open(tmp / "summary.json", "w", encoding="utf-8") as fh:
             json.dump(result.summary, fh, indent=2, ensure_ascii=False, allow_nan=False)
@@ -71,53 +79,14 @@ def write_run(result: RunResult, out: str | Path, *, force: bool = False, fmt: s
         for name, data in result.extra.get("files", {}).items():
             (tmp / name).write_text(data, encoding="utf-8")
         _write_inputs(result, tmp / "inputs")
-        (tmp / _PID_FILE).unlink()
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(tmp, 0o777 & ~umask)  # mkdtemp makes it private; the run directory is not
-        if out.exists():
-            trash = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".old", dir=out.parent))
-            (trash / _PID_FILE).write_text(str(os.getpid()))
-            os.replace(out, trash / "old")
-            os.replace(tmp, out)
-            shutil.rmtree(trash, ignore_errors=True)
-        else:
-            os.replace(tmp, out)
+        replace_directory(tmp, out)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
-
-
-_PID_FILE = ".writer-pid"
-
-
-def _remove_abandoned(out: Path) -> None:
-    """Delete temporary directories that a killed writer of *out* left beside it.
-
-    A temporary directory holds the pid of the process writing it; it is abandoned when that
-    process no longer exists (a directory without a pid file is left alone).
-    """
-    for tmp in out.parent.glob(f".{out.name}.*"):
-        if not tmp.is_dir() or not tmp.name.endswith((".partial", ".old")):
-            continue
-        pid_file = tmp / _PID_FILE
-        try:
-            pid = int(pid_file.read_text())
-        except (OSError, ValueError):
-            continue
-        if pid != os.getpid() and not _alive(pid):
-            shutil.rmtree(tmp, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
 
 
 def _write_inputs(result: RunResult, inputs: Path) -> None:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError, Problem
+from sim.paths import reference
 from sim.procedures.conditions import Condition, ConditionContext, ConditionError, compile_condition
 from sim.scenario.drill_model import (
     ALARMS,
@@ -172,9 +173,10 @@ def drill_from_document(doc: Document) -> LoadedDrill:
     try:
         if isinstance(drill.scenario, str):
             base = doc.path.parent if doc.path is not None else Path.cwd()
-            target = (base / drill.scenario).resolve()
-            if not target.is_file():
-                raise InputError(doc.problem(("scenario",), f"no such file '{drill.scenario}' (looked for {target})"))
+            try:
+                target = reference(base, drill.scenario)
+            except ValueError as exc:
+                raise InputError(doc.problem(("scenario",), str(exc))) from None
             display = os.path.normpath(Path(doc.file).parent / drill.scenario)
             loaded = scenario_from_document(load_yaml(target, display=display), overrides)
         else:
@@ -299,9 +301,10 @@ def drill_from_document(doc: Document) -> LoadedDrill:
 
         base = doc.path.parent if doc.path is not None else Path.cwd()
         for name, rel in drill.procedures.items():
-            target = (base / rel).resolve()
-            if not target.is_file():
-                bad(("procedures", name), f"no such file '{rel}' (looked for {target})")
+            try:
+                target = reference(base, rel)
+            except ValueError as exc:
+                bad(("procedures", name), str(exc))
                 continue
             try:
                 pdoc = load_yaml(target, display=os.path.normpath(Path(doc.file).parent / rel))

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError, Problem
+from sim.paths import reference
 from sim.scenario.crossref import check_scenario, check_station
 from sim.scenario.scenario_model import Scenario
 from sim.scenario.station_model import Station
@@ -147,15 +148,16 @@ def _display(doc: Document, relative: str) -> Path:
 
 def _resolve(doc: Document, relative: str, loc: tuple) -> Path:
     base = doc.path.parent if doc.path is not None else Path.cwd()
-    target = (base / relative).resolve()
-    if not target.is_file():
-        raise InputError(doc.problem(loc, f"no such file '{relative}' (looked for {target})"))
-    return target
+    try:
+        return reference(base, relative)
+    except ValueError as exc:
+        raise InputError(doc.problem(loc, str(exc))) from None
 
 
 def _expect_mapping(doc: Document) -> None:
     if not isinstance(doc.data, dict):
-        kind = "a list" if isinstance(doc.data, list) else repr(doc.data)
+        kind = {list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false"}.get(
+            type(doc.data), "nothing")  # never the value itself: it may be a whole file read as one string
         raise InputError(Problem(doc.file, 1, "", f"expected a mapping of keys to values at the top, got {kind}"))
 
 

@@ -17,6 +17,7 @@ from typing import Any
 import networkx as nx
 
 from sim.errors import InputError, Problem
+from sim.paths import reference
 from sim.procedures.conditions import (
     STATION,
     Condition,
@@ -380,9 +381,10 @@ def load_run_procedures(scenario: Scenario, station: Station, doc: Document,
     problems: list[Problem] = []
     base = doc.path.parent if doc.path is not None else Path.cwd()
     for i, entry in enumerate(scenario.run):
-        target = (base / entry.procedure).resolve()
-        if not target.is_file():
-            problems.append(doc.problem(("run", i, "procedure"), f"no such file '{entry.procedure}' (looked for {target})"))
+        try:
+            target = reference(base, entry.procedure)
+        except ValueError as exc:
+            problems.append(doc.problem(("run", i, "procedure"), str(exc)))
             continue
         bind = entry.bind or {}
         crew_ids = {c.id for c in scenario.crew}

@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from sim.errors import InputError, Problem
+from sim.paths import read_bytes
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Document", "format_path", "load_yaml", "parse_yaml"]
 
@@ -127,17 +128,7 @@ def load_yaml(path: str | Path, display: str | None = None) -> Document:
     """
     name = display or str(path)
     p = Path(path)
-    try:
-        if p.is_dir():
-            raise InputError(Problem(name, 0, "", "is a directory, expected a YAML file"))
-        size = p.stat().st_size
-        if size > MAX_BYTES:
-            raise InputError(Problem(name, 0, "", f"file is {size:,} bytes, larger than the {MAX_BYTES:,} accepted"))
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise InputError(Problem(name, 0, "", "no such file")) from None
-    except OSError as exc:
-        raise InputError(Problem(name, 0, "", f"cannot read the file: {exc.strerror}")) from None
+    raw = read_bytes(p, limit=MAX_BYTES, display=name, what="YAML file")
     doc = parse_yaml(raw, name)
     doc.path = p.resolve()
     return doc
