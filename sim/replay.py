@@ -68,8 +68,8 @@ def parse_time(text: str | float) -> float:
         value = to_si(text.strip(), "time") if value is None else value
     except UnitError as exc:
         raise UsageError(f"--at {text!r}: expected a time such as 00:35:00, '35 min' or 2100 (seconds): {exc}") from None
-    if value < 0:
-        raise UsageError(f"--at {text!r}: a time must not be negative")
+    if not math.isfinite(value) or value < 0:
+        raise UsageError(f"--at {text!r}: expected a finite time >= 0")
     return value
 
 

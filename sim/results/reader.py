@@ -8,7 +8,6 @@ gas interpolated from the series, hatch, valve, leak, alarm and crew states from
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +16,8 @@ from typing import Any
 import numpy as np
 
 from sim.errors import UsageError
+from sim.paths import inside, recover_directory, require_inside
+from sim.results import artefacts
 from sim.results.events import EventLog
 from sim.results.series import Series
 
@@ -73,7 +74,7 @@ class RunRecord:
         rel = self.manifest.get("scenario")
         if not rel:
             raise UsageError(f"{self.path}: inputs/manifest.json names no scenario; this run cannot be replayed")
-        path = self.inputs / rel
+        path = inside(self.inputs, rel, display=str(self.inputs / "manifest.json"), what="scenario")
         if not path.is_file():
             raise UsageError(f"{self.path}: the scenario {rel} named by inputs/manifest.json is missing")
         return path
@@ -82,7 +83,9 @@ class RunRecord:
         """Load the scenario from ``inputs/`` with the recorded overrides (a LoadedScenario)."""
         from sim.scenario.load import load_scenario
 
-        return load_scenario(self.scenario_path(), list(self.manifest.get("overrides", [])))
+        loaded = load_scenario(self.scenario_path(), list(self.manifest.get("overrides", [])))
+        require_inside(self.inputs, loaded.files.values(), display=str(self.scenario_path()))
+        return loaded
 
     def to_dataframe(self):
         """The series as a pandas DataFrame indexed by ``t_s`` (columns as in series.csv).
@@ -131,19 +134,18 @@ def read_run(directory: str | Path) -> RunRecord:
         If it is not a run directory (no summary.json or events.jsonl), naming what is missing.
     """
     path = Path(directory)
+    recover_directory(path)  # a --force replacement killed between its renames
     if not path.is_dir():
         raise UsageError(f"{path}: no such run directory")
-    missing = [n for n in ("summary.json", "events.jsonl") if not (path / n).is_file()]
+    missing = [n for n in ("summary.json", "events.jsonl") if not (path / n).exists()]
     if missing:
         raise UsageError(f"{path}: not a run directory (missing {', '.join(missing)})")
-    with open(path / "summary.json", encoding="utf-8") as fh:
-        summary = json.load(fh)
+    summary = artefacts.json_object(path / "summary.json")
     events = read_events(path / "events.jsonl")
     series = read_series(path)
     manifest = {}
-    if (path / "inputs" / "manifest.json").is_file():
-        with open(path / "inputs" / "manifest.json", encoding="utf-8") as fh:
-            manifest = json.load(fh)
+    if (path / "inputs" / "manifest.json").exists():
+        manifest = artefacts.manifest(path / "inputs" / "manifest.json")
     return RunRecord(path, summary, events, series, manifest)
 
 
@@ -152,37 +154,15 @@ def read_events(path: str | Path) -> list[dict]:
 
     Raises
     ------
-    UsageError
-        On a line that is not JSON, naming the file and line.
+    InputError
+        On a line that is not a JSON event with a kind and a time, naming the file and line.
     """
-    events = []
-    with open(path, encoding="utf-8") as fh:
-        for n, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                events.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise UsageError(f"{path}:{n}: not a JSON event: {exc.msg}") from None
-    return events
+    return artefacts.events(path)
 
 
 def read_series(directory: str | Path) -> Series:
     """series.csv (or series.parquet) of a run directory as a :class:`Series`."""
-    directory = Path(directory)
-    if (directory / "series.csv").is_file():
-        with open(directory / "series.csv", encoding="utf-8") as fh:
-            header = fh.readline().strip().split(",")
-        data = np.loadtxt(directory / "series.csv", delimiter=",", skiprows=1, ndmin=2)
-        cols = {name: data[:, j] if data.size else np.zeros(0) for j, name in enumerate(header)}
-    elif (directory / "series.parquet").is_file():
-        import pyarrow.parquet as pq
-
-        table = pq.read_table(directory / "series.parquet")
-        cols = {name: table.column(name).to_numpy() for name in table.column_names}
-    else:
-        raise UsageError(f"{directory}: no series.csv or series.parquet")
-    return series_from_columns(cols)
+    return series_from_columns(artefacts.series_columns(directory))
 
 
 def series_from_columns(cols: dict[str, np.ndarray]) -> Series:

@@ -20,7 +20,10 @@ import os
 from pathlib import Path
 from typing import Any
 
-from sim.errors import UsageError
+from sim.errors import InputError, Problem, UsageError
+from sim.paths import inside, read_bytes
+from sim.results import artefacts
+from sim.scenario.yamlio import MAX_BYTES
 
 __all__ = ["META_KEY", "SweepStore", "load"]
 
@@ -74,6 +77,37 @@ def _table(columns: dict[str, list[Any]], meta: dict | None = None, ints: bool =
     return table
 
 
+def check_meta(meta, where: str) -> dict[str, Any]:
+    """The sweep settings stored in design.parquet, refused unless shaped as Safehaven writes them."""
+    def bad(message: str) -> InputError:
+        return InputError(Problem(where, 0, "", f"sweep settings: {message}"))
+
+    if not isinstance(meta, dict):
+        raise bad("expected a JSON object")
+    inputs = meta.get("inputs")
+    if not isinstance(inputs, dict) or not isinstance(inputs.get("files"), list) or not inputs["files"]:
+        raise bad("inputs.files must be a non-empty list of relative paths")
+    if not all(isinstance(f, str) for f in inputs["files"]) or len(set(inputs["files"])) != len(inputs["files"]):
+        raise bad("inputs.files must be distinct relative paths")
+    if inputs.get("scenario") not in inputs["files"]:
+        raise bad("inputs.scenario must be one of inputs.files")
+    sums = inputs.get("sha256")
+    if not isinstance(sums, dict) or set(sums) != set(inputs["files"]):
+        raise bad("inputs.sha256 must give a digest for every input file")
+    settings = meta.get("settings")
+    if not isinstance(settings, dict) or not isinstance(settings.get("specs"), list):
+        raise bad("settings.specs must be a list")
+    seed = settings.get("root_seed")
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise bad("settings.root_seed must be a whole number from 0 to 2**63-1")
+    n = meta.get("n_runs")
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise bad("n_runs must be a whole number >= 0")
+    if not isinstance(meta.get("scenario"), str) or not isinstance(meta.get("params", {}), dict):
+        raise bad("scenario must be text and params a mapping")
+    return meta
+
+
 class SweepStore:
     """Reading and writing one sweep directory (see the module docstring)."""
 
@@ -104,37 +138,47 @@ class SweepStore:
 
     # -- reading ----------------------------------------------------------------------------
     def meta(self) -> dict[str, Any]:
-        """The sweep's settings, from design.parquet."""
-        import pyarrow.parquet as pq
-
+        """The sweep's settings, from design.parquet, checked (:func:`check_meta`)."""
         if not self.exists():
             raise UsageError(f"{self.root} is not a sweep directory (no design.parquet)")
-        raw = (pq.read_schema(self.design_path).metadata or {}).get(META_KEY)
+        raw = artefacts.parquet_metadata(self.design_path).get(META_KEY)
         if raw is None:
             raise UsageError(f"{self.design_path} holds no sweep settings; was it written by safehaven?")
-        return json.loads(raw)
+        try:
+            meta = json.loads(raw)
+        except (ValueError, RecursionError):
+            raise InputError(Problem(str(self.design_path), 0, "", "its sweep settings are not valid JSON")) from None
+        return check_meta(meta, str(self.design_path))
 
     def design(self):
         """The design as a pyarrow Table."""
-        import pyarrow.parquet as pq
-
-        return pq.read_table(self.design_path)
+        table = artefacts.parquet_table(self.design_path)
+        if "run_id" not in table.column_names or table.column("run_id").to_pylist() != list(range(table.num_rows)):
+            raise InputError(Problem(str(self.design_path), 0, "", "run_id must number the rows 0, 1, 2, ..."))
+        return table
 
     def input_files(self) -> tuple[tuple[str, bytes], ...]:
-        """The stored inputs, in the order recorded in the settings (the scenario first)."""
+        """The stored inputs, in the order recorded in the settings (the scenario first).
+
+        Every stored name is hostile: it must stay inside ``inputs/`` (:func:`sim.paths.inside`).
+        """
         order = self.meta()["inputs"]["files"]
-        return tuple((rel, (self.root / "inputs" / rel).read_bytes()) for rel in order)
+        where = str(self.design_path)
+        return tuple((rel, read_bytes(inside(self.root / "inputs", rel, display=where, what="input file"),
+                                      limit=MAX_BYTES))
+                     for rel in order)
 
     def part_files(self) -> list[Path]:
         return sorted(self.parts.glob("part-*.parquet")) if self.parts.is_dir() else []
 
     def done_ids(self) -> set[int]:
         """Run ids that have a row in a part."""
-        import pyarrow.parquet as pq
-
         done: set[int] = set()
         for p in self.part_files():
-            done.update(pq.read_table(p, columns=["run_id"]).column(0).to_pylist())
+            table = artefacts.parquet_table(p)
+            if "run_id" not in table.column_names:
+                raise InputError(Problem(str(p), 0, "", "a part without a run_id column"))
+            done.update(table.column("run_id").to_pylist())
         return done
 
     def clean_temporary(self) -> None:
@@ -165,9 +209,8 @@ class SweepStore:
         """Every part, concatenated, as a pyarrow Table sorted by run_id (None if no part)."""
         import pyarrow as pa
         import pyarrow.compute as pc
-        import pyarrow.parquet as pq
 
-        tables = [pq.read_table(p) for p in self.part_files()]
+        tables = [artefacts.parquet_table(p) for p in self.part_files()]
         if not tables:
             return None
         table = pa.concat_tables(tables, promote_options="permissive")

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from sim.paths import inside
+
 __all__ = ["DIE_ONCE_ENV", "Bundle", "ChunkJob", "run_chunk", "run_one"]
 
 DIE_ONCE_ENV = "SAFEHAVEN_SWEEP_TEST_DIE_ONCE"
@@ -84,9 +86,12 @@ def _document(bundle: Bundle):
             root = tempfile.mkdtemp(prefix="safehaven-sweep-")
             _dirs.append(root)
             for rel, data in bundle.files:
-                target = Path(root, rel)
+                # a bundle may come from a tampered sweep directory: never write outside root
+                target = inside(root, rel, display=bundle.display, what="input file")
                 target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_bytes(data)
+                fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
             doc = _docs[key] = load_yaml(Path(root, bundle.scenario), display=bundle.display)
         return doc
 
