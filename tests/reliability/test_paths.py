@@ -17,7 +17,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sim.errors import InputError, UsageError
-from sim.paths import check_output, inside, read_bytes, recover_directory, replace_directory, temporary_directory
+from sim.paths import (
+    check_output,
+    inside,
+    read_bytes,
+    recover_directory,
+    replace_directory,
+    temporary_directory,
+)
 
 from .harness import REPO, call_cli, clean_env
 
