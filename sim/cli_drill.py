@@ -115,7 +115,7 @@ def run_drill_command(args) -> int:
     else:
         run = DrillRun(drill, args.seed)
         result = run.run()
-    result.extra["files"] = _files(result, run, args.speed if args.live else None)
+    result.extra["files"] = {**result.extra.get("files", {}), **_files(result, run, args.speed if args.live else None)}
     if args.out is not None:
         write_run(result, args.out, force=args.force)
     card = result.extra["scorecard"]
@@ -153,7 +153,7 @@ def replay_drill(directory: Path):
     run = DrillRun(drill, int(session.get("seed", manifest["seed"])), mode=mode)
     control = control_process(ReplaySource(session.get("commands") or [])) if mode == "live" else None
     result = run.run(control)
-    result.extra["files"] = _files(result, run, session.get("speed"))
+    result.extra["files"] = {**result.extra.get("files", {}), **_files(result, run, session.get("speed"))}
     expected = (directory / "events.jsonl").read_bytes().decode("utf-8").splitlines()
     got = list(result.events.lines())
     if expected == got:

@@ -35,16 +35,20 @@ from sim.atmosphere import (
 from sim.crew import INCAPACITATED, CrewMember, HazardMonitor, Mover
 from sim.errors import SimulationError
 from sim.faults import Faults
+from sim.instruments import gauge_csv, gauge_readings
 from sim.procedures.lookup import StateLookup
 from sim.results.events import EventLog
 from sim.results.series import Series, SeriesRecorder, sample_times
 from sim.scenario.load import TIMELINE, LoadedScenario
 from sim.station import build_graph, gas_network, initial_masses
+from sim.temperature import temperatures_at
 
 __all__ = ["RunResult", "Simulation", "simulate"]
 
 SPECIES = ("N2", "O2", "CO2")
 _LOOKAHEAD_POLLS = 360
+_GAUGE_STREAM = 0x6761756765
+"""Spawn key of the gauges' noise, a stream of its own so gauges never shift the run's other draws."""
 """Most poll instants evaluated in one look-ahead batch (1 h at the default 10 s poll)."""
 ALARMS = ("rapid_depress", "ppCO2_high", "ppO2_low")
 """The caution-and-warning alarms the monitor evaluates, in the order it logs them."""
@@ -218,6 +222,7 @@ class Simulation:
         self.leak_repaired: dict[str, float] = {}
         self.treserve_first: tuple[float, float] | None = None
         self.faults = Faults()
+        self.temperature_log: list[tuple[float, np.ndarray]] = []
 
     # -- the atmosphere -------------------------------------------------------------------
     def _pressure_of(self, masses: np.ndarray) -> np.ndarray:
@@ -321,6 +326,27 @@ class Simulation:
                 self.set_hatch(item.hatch, item.state == "open", by="scripted")
             else:
                 self.set_valve(item.valve, item.state == "open", by="scripted")
+
+    def _cabin_temperature(self):
+        """Apply the scenario's temperature disturbances, each value held for ``every`` seconds."""
+        spec = self.scenario.cabin_temperature
+        t = 0.0
+        while True:
+            T = temperatures_at(spec, self.names, self.net.temperature, [t + 0.5 * spec.every])[0]
+            if t > 0:  # at t = 0 this process runs first, before anything is sampled
+                self.sync()
+            self.solver.set_temperatures(T)
+            self.temperature_log.append((t, T))
+            t += spec.every
+            if t >= self.end:
+                return
+            yield self.env.timeout(t - self.env.now)
+
+    def temperature_csv(self) -> str:
+        """``temperature.csv``: the gas temperature of every compartment from each update on [K]."""
+        lines = ["t_s," + ",".join(f"{n}.T_K" for n in self.names)]
+        lines += [f"{t:.9g}," + ",".join(f"{x:.9g}" for x in T) for t, T in self.temperature_log]
+        return "\n".join(lines) + "\n"
 
     # -- caution and warning: the monitor ------------------------------------------------
     def _monitor(self):
@@ -697,6 +723,8 @@ class Simulation:
         sc = self.scenario
         self.log.emit(0.0, "run_start", scenario=sc.name, seed=self.seed, spawn_key=list(self.spawn_key),
                       duration_s=sc.duration)
+        if sc.cabin_temperature is not None:
+            self.env.process(self._cabin_temperature())
         self.env.process(self._scripted())
         self.start_processes()
         self.env.process(self._monitor())
@@ -712,7 +740,22 @@ class Simulation:
         from sim.results.summary import build_summary
 
         summary = build_summary(self, series, status, message)
-        return RunResult(self.loaded, self.seed, self.log, series, summary, status, message)
+        return RunResult(self.loaded, self.seed, self.log, series, summary, status, message, extra=self._instrument_files(series))
+
+    def _instrument_files(self, series: Series) -> dict[str, Any]:
+        """Gauge readings beside the truth (``gauges.csv``) and the applied temperatures (``temperature.csv``)."""
+        extra: dict[str, Any] = {}
+        files = {}
+        if self.station.gauges:
+            noise = np.random.default_rng(np.random.SeedSequence(self.seed_sequence.entropy,
+                                                                 spawn_key=(*self.spawn_key, _GAUGE_STREAM)))
+            extra["gauges"] = gauge_readings(self.station, series, noise)
+            files["gauges.csv"] = gauge_csv(extra["gauges"])
+        if self.temperature_log:
+            files["temperature.csv"] = self.temperature_csv()
+        if files:
+            extra["files"] = files
+        return extra
 
     def start_processes(self) -> None:
         """Start the procedures that run at a time (alarm-triggered ones start in on_alarm),

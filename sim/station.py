@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 import networkx as nx
 import numpy as np
 
-from sim.atmosphere import GasNetwork, masses_from_partial_pressures
+from sim.atmosphere import GasNetwork, cda_from_leak_rate, masses_from_partial_pressures, mixture_gas_constant
 from sim.scenario.station_model import Station
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "hatch_ends",
     "initial_masses",
     "open_view",
+    "seal_cda",
     "zones",
 ]
 
@@ -145,7 +146,22 @@ def gas_network(
         valve_cd=np.array([h.valve_cd for h in hatches.values()]),
         hatch_open=np.array([hatch_open[h] for h in hatches], dtype=bool),
         valve_open=np.array([valve_open[h] and hatches[h].valve is not None for h in hatches], dtype=bool),
+        seal_cda=np.array([seal_cda(station, h) for h in hatches.values()]),
     )
+
+
+def seal_cda(station: Station, hatch) -> float:
+    """Effective area of a closed hatch's seal path [m^2]: ``seal`` as given, or ``seal_rate``
+    converted as a choked flow from the station's default atmosphere to vacuum (0 if neither)."""
+    if hatch.seal is not None:
+        return hatch.seal
+    if hatch.seal_rate is None:
+        return 0.0
+    a = station.atmosphere
+    pp = np.array([a.N2, a.O2, a.CO2])
+    m = masses_from_partial_pressures(pp[None, :], [1.0], [station.temperature])[0]
+    R = float(mixture_gas_constant(m / m.sum()))
+    return float(cda_from_leak_rate(hatch.seal_rate, pp.sum(), station.temperature, R))
 
 
 def initial_masses(station: Station) -> np.ndarray:

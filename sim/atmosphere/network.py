@@ -45,6 +45,9 @@ class GasNetwork:
         Discharge coefficient of the valve [-].
     hatch_open, valve_open : ndarray of bool, shape (e,), optional
         Initial states; default all closed.
+    seal_cda : ndarray, shape (e,), optional
+        Effective area C_d*A of the leak path through a *closed* hatch's seal [m^2];
+        default 0 (a closed hatch is tight).
 
     Raises
     ------
@@ -65,6 +68,7 @@ class GasNetwork:
     valve_cd: np.ndarray
     hatch_open: np.ndarray | None = field(default=None)
     valve_open: np.ndarray | None = field(default=None)
+    seal_cda: np.ndarray | None = field(default=None)
 
     def __post_init__(self):
         set_ = object.__setattr__
@@ -76,7 +80,7 @@ class GasNetwork:
             ("edge_u", int, e), ("edge_v", int, e),
             ("hatch_area", float, e), ("hatch_cd", float, e),
             ("valve_area", float, e), ("valve_cd", float, e),
-            ("hatch_open", bool, e), ("valve_open", bool, e),
+            ("hatch_open", bool, e), ("valve_open", bool, e), ("seal_cda", float, e),
         ):
             val = getattr(self, name)
             if val is None:
@@ -90,7 +94,7 @@ class GasNetwork:
             a = getattr(self, name)
             for i in np.flatnonzero(~(np.isfinite(a) & (a > 0))):
                 errors.append(f"GasNetwork.{name}[{i}] ({self.names[i]!r}): {a[i]!r}, expected a finite value > 0")
-        for name in ("hatch_area", "hatch_cd", "valve_area", "valve_cd"):
+        for name in ("hatch_area", "hatch_cd", "valve_area", "valve_cd", "seal_cda"):
             a = getattr(self, name)
             for j in np.flatnonzero(~(np.isfinite(a) & (a >= 0))):
                 errors.append(f"GasNetwork.{name}[{j}] ({self.edge_names[j]!r}): {a[j]!r}, expected a finite value >= 0")

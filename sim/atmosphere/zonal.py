@@ -287,6 +287,21 @@ class ZonalSolver(AtmosphereSolver):
             self._set_zones(m)
         self._dirty = True
 
+    def set_temperatures(self, temperature) -> None:
+        """Set the wall (= gas) temperature of every compartment from now on [K], shape (n,).
+
+        The gas mass of every zone is kept, so a closed compartment's pressure follows its
+        temperature (p proportional to T at fixed mass); within a zone the mass shares follow
+        the new V/T. In adiabatic mode each compartment starts a new isentrope.
+        """
+        T = np.array(temperature, dtype=float)
+        if T.shape != (self.network.n,) or not np.all(np.isfinite(T) & (T > 0)):
+            raise ValueError(f"set_temperatures: {temperature!r}, expected {self.network.n} finite values > 0 [K]")
+        m = self.masses()
+        self._frac_c = self._frac[self._zone_of]
+        self._Tref = T
+        self._set_zones(m)
+
     def set_valve_open(self, edge: int, is_open: bool) -> None:
         """Open or close the equalization valve of hatch ``edge``."""
         e = self._edge(edge)
@@ -377,6 +392,7 @@ class ZonalSolver(AtmosphereSolver):
         net, z = self.network, self._zone_of
         nz = self._nz
         cda = np.where(self._valve_open, net.valve_cd * net.valve_area, 0.0)
+        cda = cda + np.where(self._hatch_open, 0.0, net.seal_cda)  # a closed hatch's seal path
         if not self._merge:
             cda = cda + np.where(self._hatch_open, net.hatch_cd * net.hatch_area, 0.0)
         zu, zv = z[net.edge_u], z[net.edge_v]

@@ -46,6 +46,9 @@ def check_station(station: Station, doc: Document, root: tuple = ()) -> list[Pro
                 out.append(_unknown(doc, (*root, "hatches", hid, "between", i), "compartment", end, places))
         if a == b:
             out.append(doc.problem((*root, "hatches", hid, "between"), f"a hatch joins two compartments, got '{a}' twice"))
+    for gid, gauge in station.gauges.items():
+        if gauge.at not in places:
+            out.append(_unknown(doc, (*root, "gauges", gid, "at"), "compartment", gauge.at, places))
     joined = {frozenset(h.between) for h in station.hatches.values()}
     for vid, vehicle in station.vehicles.items():
         if vehicle.docked_to not in places:
@@ -112,6 +115,16 @@ def check_scenario(scenario: Scenario, station: Station, doc: Document) -> list[
             out.append(_unknown(doc, ("crew", i, "at"), "compartment", member.at, places))
         if member.vehicle is not None and member.vehicle not in station.vehicles:
             out.append(_unknown(doc, ("crew", i, "vehicle"), "vehicle", member.vehicle, station.vehicles))
+    if scenario.cabin_temperature is not None:
+        for cid in scenario.cabin_temperature.of:
+            if cid != "station" and cid not in places:
+                out.append(_unknown(doc, ("cabin_temperature", "of", cid), "compartment", cid, places))
+    every = scenario.output.every
+    for gid, gauge in station.gauges.items():
+        ratio = gauge.every / every
+        if abs(ratio - round(ratio)) > 1e-9 * ratio or round(ratio) < 1:
+            out.append(doc.problem(("output", "every"), f"gauge '{gid}' samples every {gauge.every:g} s, which is not "
+                                   f"a multiple of output.every ({every:g} s); expected a divisor of it"))
     for i, leak in enumerate(scenario.leaks):
         if leak.at not in places:
             out.append(_unknown(doc, ("leaks", i, "at"), "compartment", leak.at, places))

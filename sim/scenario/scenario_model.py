@@ -19,6 +19,7 @@ from sim.scenario.procedure_model import Step
 from sim.scenario.station_model import DEFAULT_CD, Station
 
 __all__ = [
+    "CabinTemperature",
     "Check",
     "CrewMember",
     "Event",
@@ -30,6 +31,8 @@ __all__ = [
     "RunEntry",
     "Scenario",
     "SolverSettings",
+    "TemperatureSine",
+    "TemperatureTable",
     "TimelineEntry",
 ]
 
@@ -246,6 +249,43 @@ class Gauge(_Strict):
     noise: Pressure = Field(0.0, description="standard deviation of a reading's error [Pa]")
 
 
+class TemperatureSine(_Strict):
+    """A periodic cabin temperature: ``T(t) = T0 + amplitude * cos(2 pi (t - phase) / period)``.
+
+    ``T0`` is the compartment's temperature in the station file; ``phase`` is the time of the maximum.
+    """
+
+    amplitude: quantity("temperature", "nonneg", upper=100.0) = Field(description="half the peak-to-peak swing [K]")
+    period: Time = Field(86_400.0, description="period [s] (default a day)")
+    phase: NonNegTime = Field(0.0, description="time of the maximum [s]")
+
+
+class TemperatureTable(_Strict):
+    """A cabin temperature given as ``[time, temperature]`` points, linear between them, held beyond the ends."""
+
+    table: Annotated[list[tuple[NonNegTime, quantity("temperature", upper=1000.0)]], Field(min_length=1, max_length=100_000)]
+
+    @model_validator(mode="after")
+    def _increasing(self):
+        times = [t for t, _ in self.table]
+        for k in range(1, len(times)):
+            if not times[k] > times[k - 1]:
+                raise ValueError(f"table times must increase; point {k} ({times[k]:g} s) is not after point {k - 1}")
+        return self
+
+
+class CabinTemperature(_Strict):
+    """Cabin temperature disturbances: per compartment (or ``station`` for every compartment not named).
+
+    The gas temperature follows them in steps of ``every`` (each value held over its step, taken at the
+    step's middle); at fixed gas mass the pressure follows the temperature (p proportional to T).
+    """
+
+    every: Time = Field(300.0, description="how often the temperature is updated [s]")
+    of: dict[Id, TemperatureSine | TemperatureTable] = Field(
+        min_length=1, description="compartment id (or 'station') -> a daily sine or a table")
+
+
 class Scenario(_Strict):
     """A whole scenario file."""
 
@@ -261,6 +301,7 @@ class Scenario(_Strict):
     physiology: Physiology = Field(default_factory=Physiology)
     gauge: Gauge = Field(default_factory=Gauge)
     leaks: list[Leak] = Field(default_factory=list)
+    cabin_temperature: CabinTemperature | None = Field(None, description="temperature disturbances (p ∝ T at fixed mass)")
     run: list[RunEntry] = Field(default_factory=list)
     events: list[Event] = Field(default_factory=list)
     timeline: list[TimelineEntry] = Field(

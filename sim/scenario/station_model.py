@@ -6,13 +6,14 @@ estimates rather than published values are marked as such in ``docs/station-form
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.scenario.fields import (
     Area,
     Id,
+    NonNegArea,
     NonNegMass,
     NonNegTime,
     Pressure,
@@ -30,6 +31,7 @@ __all__ = [
     "Atmosphere",
     "Compartment",
     "GasSupply",
+    "Gauge",
     "Hatch",
     "LifeSupport",
     "Limits",
@@ -113,6 +115,32 @@ class Hatch(_Strict):
     max_open_dp: Pressure = Field(
         500.0, description="largest pressure difference against which it can be opened [Pa] (estimate)"
     )
+    seal: NonNegArea | None = Field(
+        None, description="effective area Cd*A of the leak path across the closed hatch's seal [m^2]; none = tight")
+    seal_rate: NonNegMassFlowPerDay | None = Field(
+        None, description="the seal's flow with the station's atmosphere on one side and vacuum on the other "
+                          "[kg/s]; an alternative to seal")
+
+    @model_validator(mode="after")
+    def _one_seal(self):
+        if self.seal is not None and self.seal_rate is not None:
+            raise ValueError("give a hatch's seal leakage as 'seal' (an area) or 'seal_rate' (a flow), not both")
+        return self
+
+
+GAUGE_QUANTITIES = ("total", "N2", "O2", "CO2")
+"""What a gauge reads: total pressure, or one partial pressure (an analyser)."""
+
+
+class Gauge(_Strict):
+    """A pressure instrument: a total-pressure gauge or a partial-pressure analyser in one compartment."""
+
+    at: Id = Field(description="the compartment or vehicle it reads")
+    reads: Literal["total", "N2", "O2", "CO2"] = Field("total", description="total pressure or one partial pressure")
+    resolution: Pressure = Field(0.0, description="step of the readings [Pa]; 0 = not quantized (0.1 mmHg on the ISS feed)")
+    noise: Pressure = Field(0.0, description="standard deviation of the sensor's error before quantization [Pa]")
+    every: Time = Field(60.0, description="sampling interval [s]; a multiple of the scenario's output.every")
+    report_on_change: bool = Field(True, description="a reading is recorded only when it differs from the last one")
 
 
 class GasSupply(_Strict):
@@ -155,6 +183,7 @@ class Station(_Strict):
     compartments: dict[Id, Compartment] = Field(min_length=1)
     vehicles: dict[Id, Vehicle] = Field(default_factory=dict)
     hatches: dict[Id, Hatch] = Field(default_factory=dict)
+    gauges: dict[Id, Gauge] = Field(default_factory=dict, description="pressure gauges and analysers")
     gas_supply: dict[Id, GasSupply] = Field(default_factory=dict)
     limits: Limits = Field(default_factory=Limits)
     alarms: Alarms = Field(default_factory=Alarms)
