@@ -34,9 +34,6 @@ import math
 from dataclasses import replace
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.csgraph import connected_components
-from scipy.sparse.linalg import splu
 
 from .base import AtmosphereSolver, SolverError, SolverOptions
 from .flow import GAMMA, R_SPECIES, _orifice_core, choked_flow_factor
@@ -85,6 +82,11 @@ def _components(n, u, v):
     networks use scipy's.
     """
     if n > 256:
+        # scipy.sparse is imported only here and in the sparse solve: a station-sized run never
+        # needs it, and importing it costs a command ~0.15 s (it pulls in numpy.testing, f2py)
+        import scipy.sparse as sp
+        from scipy.sparse.csgraph import connected_components
+
         g = sp.coo_matrix((np.ones(len(u)), (u, v)), shape=(n, n))
         return connected_components(g, directed=False)
     parent = list(range(n))
@@ -498,6 +500,9 @@ class ZonalSolver(AtmosphereSolver):
             np.add.at(A, (rows, cols), vals)
             A[np.diag_indices(nz)] += diag
             return np.linalg.solve(A, rhs)
+        import scipy.sparse as sp  # only for many zones: see _components
+        from scipy.sparse.linalg import splu
+
         idx = np.arange(nz)
         A = sp.csc_matrix((np.concatenate([vals, diag]), (np.concatenate([rows, idx]), np.concatenate([cols, idx]))), shape=(nz, nz))
         return splu(A).solve(rhs)

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, model_validator
 
 from sim.scenario.fields import NonNegTime, Time
+
+if TYPE_CHECKING:
+    import numpy as np
 
 __all__ = ["Duration", "Fixed", "LogNormal", "Normal", "Triangular", "Uniform", "sample_duration"]
 
