@@ -19,6 +19,7 @@ from sim.cli_sweep import add_sweep_parser
 from sim.cli_values import seed
 from sim.errors import InputError, SimError, UsageError
 from sim.paths import atomic_output, check_output
+from sim.text import plain
 
 __all__ = ["main"]
 
@@ -77,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
             print(problem, file=sys.stderr)
         return EXIT_INPUT
     except UsageError as exc:
-        print(f"safehaven: error: {exc}", file=sys.stderr)
+        print(f"safehaven: error: {plain(str(exc))}", file=sys.stderr)
         return EXIT_INPUT
     except SystemExit as exc:  # --help and --version
         return int(exc.code or 0)
@@ -89,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     except (SimError, Exception) as exc:  # a defect: say so plainly, without a traceback
         if os.environ.get("SAFEHAVEN_DEBUG"):
             raise
-        print(f"safehaven: internal error: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(f"safehaven: internal error: {type(exc).__name__}: {plain(str(exc), 2000)}", file=sys.stderr)
         print("(set SAFEHAVEN_DEBUG=1 to see the traceback, and please report it)", file=sys.stderr)
         return EXIT_INTERNAL
 

@@ -80,6 +80,10 @@ def render_scorecard(console, card: dict) -> None:
     console.print(table)
     fired = ", ".join(f"{i['name']} at {i['fired_s']:.0f} s" for i in card["injects"] if i["fired_s"] is not None)
     console.print(f"injects fired: {fired or 'none'}")
+    if card.get("status", "ok") != "ok":  # a score of a run that stopped early would mislead
+        console.print("[bold]NOT SCORED[/bold]: the run did not complete (status "
+                      f"{card['status']}); the expectations above were judged on a partial run")
+        return
     verdict = "PASSED" if card["passed"] else "NOT PASSED"
     console.print(f"[bold]{verdict}[/bold]: score {card['score']:g}, "
                   f"{'every expectation met' if card['all_met'] else 'some expectations not met'}")
@@ -125,8 +129,9 @@ def run_drill_command(args) -> int:
         render_scorecard(_console(), card)
         if args.out is not None:
             print(f"run directory: {args.out}")
-    if result.status != "ok":
-        return EXIT_INTERNAL
+    if result.status != "ok":  # a numerical failure is a result (exit 1), not an internal error
+        print(f"safehaven: the drill did not complete: {result.message}", file=sys.stderr)
+        return EXIT_FAILED
     return EXIT_OK if card["all_met"] else EXIT_FAILED
 
 
@@ -154,7 +159,8 @@ def replay_drill(directory: Path):
     control = control_process(ReplaySource(session.get("commands") or [])) if mode == "live" else None
     result = run.run(control)
     result.extra["files"] = {**result.extra.get("files", {}), **_files(result, run, session.get("speed"))}
-    expected = (directory / "events.jsonl").read_bytes().decode("utf-8").splitlines()
+    # split on "\n" only: str.splitlines() would also split inside a text holding U+2028 or U+0085
+    expected = (directory / "events.jsonl").read_bytes().decode("utf-8").removesuffix("\n").split("\n")
     got = list(result.events.lines())
     if expected == got:
         return True, result, None

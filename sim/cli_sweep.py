@@ -221,8 +221,9 @@ def _rerun(args, words: list[str]) -> int:
         from sim.report.terminal import render_run
 
         render_run(_console(), result, args.out)
-    if result.status != "ok":
-        return 3
+    if result.status != "ok":  # the run failed numerically, as its row says: a result, exit 1
+        print(f"safehaven: the run did not complete: {result.message}", file=sys.stderr)
+        return 1
     return 0 if result.summary.get("checks_passed", True) else 1
 
 

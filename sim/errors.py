@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sim.text import plain
+
 __all__ = [
     "MAX_MESSAGE",
     "MAX_PROBLEMS",
@@ -60,8 +62,10 @@ class Problem:
                 object.__setattr__(self, name, f"{value[:limit - 40]}... ({len(value):,} characters in all)")
 
     def __str__(self) -> str:
-        where = f"{self.file}:{self.line}" if self.line else self.file
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
+        # file names and quoted values come from the user: shown, never obeyed by the terminal
+        file, path, message = plain(self.file), plain(self.path), plain(self.message)
+        where = f"{file}:{self.line}" if self.line else file
+        return f"{where}: {path}: {message}" if path else f"{where}: {message}"
 
 
 class InputError(SimError):

@@ -13,6 +13,8 @@ from typing import Any
 
 import numpy as np
 
+from sim.text import literal_figure
+
 __all__ = ["draw_station", "plot_crew_activity", "plot_series", "station_layout"]
 
 _EVENT_STYLE = {
@@ -144,6 +146,7 @@ def plot_series(series, png_path: str | Path, events: list[dict] | None = None,
     if title:
         fig.suptitle(title)
     png_path = Path(png_path)
+    literal_figure(fig)  # names from files are drawn as written, never parsed as mathtext
     fig.savefig(png_path, dpi=110)
     plt.close(fig)
     return png_path
@@ -345,6 +348,7 @@ def draw_station(station, png_path: str | Path, initial=None, state: Mapping[str
         heading += f" at {format_duration(state['t'])}"
     ax.set_title(heading)
     png_path = Path(png_path)
+    literal_figure(fig)  # names from files are drawn as written, never parsed as mathtext
     fig.savefig(png_path, dpi=100)
     plt.close(fig)
     return png_path
@@ -407,6 +411,7 @@ def plot_crew_activity(events: list[dict], png_path: str | Path, title: str | No
               bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     ax.set_title(title or "Crew activity")
     png_path = Path(png_path)
+    literal_figure(fig)  # names from files are drawn as written, never parsed as mathtext
     fig.savefig(png_path, dpi=110)
     plt.close(fig)
     return png_path

@@ -25,6 +25,7 @@ import numpy as np
 from sim.errors import InputError, Problem
 from sim.paths import read_bytes
 from sim.scenario.yamlio import load_yaml
+from sim.text import describe, unsafe_character
 
 __all__ = [
     "MAX_EVENTS_BYTES",
@@ -56,9 +57,26 @@ def _no_constants(name: str):
     raise ValueError(f"{name} is not a JSON number")
 
 
+def _plain_strings(value, path, line: int, depth: int = 0) -> None:
+    """Refuse a text Safehaven would never have written: one holding a control character."""
+    if isinstance(value, str):
+        bad = unsafe_character(value)
+        if bad is not None:
+            raise _bad(path, f"a text holds the character {describe(bad)}, which Safehaven never writes", line)
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _plain_strings(k, path, line, depth + 1)
+            _plain_strings(v, path, line, depth + 1)
+    elif isinstance(value, list):
+        for v in value:
+            _plain_strings(v, path, line, depth + 1)
+
+
 def _json(text: str, path, line: int = 0) -> Any:
     try:
-        return json.loads(text, parse_constant=_no_constants)
+        data = json.loads(text, parse_constant=_no_constants)
+        _plain_strings(data, path, line)
+        return data
     except json.JSONDecodeError as exc:
         raise _bad(path, f"not valid JSON ({exc.msg} at column {exc.colno}); was the file truncated or edited?",
                    line or exc.lineno) from None

@@ -40,7 +40,7 @@ _ID = re.compile(ID_PATTERN)
 
 
 def _check_id(value: str) -> str:
-    if not _ID.match(value):
+    if not _ID.fullmatch(value):  # match() would let "lab\n" through: $ matches before a final newline
         raise ValueError(
             f"invalid id {value!r}: expected a letter then letters, digits, '-' or '_' (at most 64 characters)"
         )

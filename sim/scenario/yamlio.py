@@ -19,6 +19,7 @@ import yaml
 
 from sim.errors import InputError, Problem
 from sim.paths import read_bytes
+from sim.text import describe, unsafe_character
 
 __all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Document", "format_path", "load_yaml", "parse_yaml"]
 
@@ -31,6 +32,11 @@ MAX_DEPTH = 64
 
 # YAML 1.1 leaves "1e-3" or "2E5" as strings; people mean numbers, as YAML 1.2 reads them.
 _YAML12_FLOAT = re.compile(r"^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$")
+
+
+# YAML 1.1 forms PyYAML still reads as numbers: octal 075 (= 61), sexagesimal 1:30 (= 90), binary 0b11
+_YAML11_ONLY = re.compile(r"^[-+]?(?:(?P<octal>0[0-7_]+|0o[0-7_]+)|(?P<sexagesimal>[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?)"
+                          r"|(?P<binary>0b[01_]+))$")
 
 
 class _Loader(yaml.SafeLoader):
@@ -246,6 +252,20 @@ class _Builder:
             return None
         if tag == "tag:yaml.org,2002:timestamp":
             return node.value
+        if not node.style and tag in ("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"):
+            form = _YAML11_ONLY.match(node.value)
+            if form:  # read silently, they would give 61 for 075 and 90 for 1:30
+                self._fail(node, loc, f"{node.value!r} is a YAML 1.1 {form.lastgroup} number, which YAML 1.2 "
+                                      f"and most readers take differently; write it in decimal, or quote it "
+                                      f"as text")
+                return None
+        if tag == "tag:yaml.org,2002:str":
+            bad = unsafe_character(node.value)
+            if bad is not None:
+                self._fail(node, loc, f"the text holds the character {describe(bad)}; names, labels and "
+                                      f"descriptions must be plain text (no control characters, line "
+                                      f"separators or direction overrides)")
+                return None
         try:
             return self._scalars.construct_object(node, deep=True)
         except (ValueError, OverflowError) as exc:  # e.g. an int of more than 4300 digits

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from sim.text import literal_figure
+
 __all__ = ["plot_sweep"]
 
 
@@ -74,6 +76,7 @@ def plot_sweep(directory: str | Path, out: str | Path | None = None, metric: str
         ax.set_title(f"Outcome against {path} ({len(df)} runs)")
         ax.legend(fontsize="small")
         f = out / f"outcome_vs_{_safe(path)}.png"
+        literal_figure(fig)
         fig.savefig(f, dpi=110)
         written.append(f)
     if len(numeric) >= 2:
@@ -92,6 +95,7 @@ def plot_sweep(directory: str | Path, out: str | Path | None = None, metric: str
         fig.colorbar(im, ax=ax, label=f"mean {metric}")
         ax.set_title(f"{metric} against {a} and {b}")
         f = out / f"heatmap_{_safe(metric)}_{_safe(a)}_{_safe(b)}.png"
+        literal_figure(fig)
         fig.savefig(f, dpi=110)
         written.append(f)
     return written
