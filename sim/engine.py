@@ -41,6 +41,7 @@ from sim.results.events import EventLog
 from sim.results.series import Series, SeriesRecorder, sample_times
 from sim.scenario.load import TIMELINE, LoadedScenario
 from sim.station import build_graph, gas_network, initial_masses
+from sim.station import zones as station_zones
 from sim.temperature import temperatures_at
 
 __all__ = ["RunResult", "Simulation", "simulate"]
@@ -52,6 +53,14 @@ _GAUGE_STREAM = 0x6761756765
 """Most poll instants evaluated in one look-ahead batch (1 h at the default 10 s poll)."""
 ALARMS = ("rapid_depress", "ppCO2_high", "ppO2_low")
 """The caution-and-warning alarms the monitor evaluates, in the order it logs them."""
+
+
+def _members_of(times: np.ndarray, subset: np.ndarray) -> np.ndarray:
+    """Where the sorted *times* hold a value of the sorted *subset* (bool mask, like ``np.isin``)."""
+    mask = np.zeros(len(times), dtype=bool)
+    if len(subset):
+        mask[np.searchsorted(times, subset)] = True
+    return mask
 
 
 def _crossing_time(previous: tuple[float, np.ndarray] | None, i: int, t: float, p: float, level: float) -> float:
@@ -193,6 +202,7 @@ class Simulation:
         self.leak_state: dict[str, dict[str, Any]] = {}
         self.alarms_active: set[str] = set()
         self._history: list[tuple[float, np.ndarray]] = []  # (t, p) at polls, for dP/dt
+        self._zones_cache: dict[tuple[bool, ...], list[set[str]]] = {}
         for sid, supply in st.gas_supply.items():
             self.solver.add_supply(sid, np.array([supply.N2, supply.O2, 0.0]))
         for cid, comp in (st.compartments | st.vehicles).items():
@@ -380,7 +390,7 @@ class Simulation:
         times = np.union1d(polls, due)
         trial = self.solver.snapshot()
         s = trial.sample(times)
-        at_poll = np.isin(times, polls)
+        at_poll = _members_of(times, polls)
         tp, p, pp = times[at_poll], s.pressure[at_poll], s.partial_pressure[at_poll]
         dpdt = self._dpdt_batch(tp, p)
         trip = self._first_trip(tp, p, pp, dpdt)
@@ -390,7 +400,7 @@ class Simulation:
             self._commit_polls(tp[:trip], p[:trip], pp[:trip], dpdt[:trip])
             return trip
         self.solver = trial
-        in_series = np.isin(times, due)
+        in_series = _members_of(times, due)
         self.recorder.add(s.pressure[in_series], s.partial_pressure[in_series])
         self._observe(times, s.pressure)
         self._commit_polls(tp, p, pp, dpdt)
@@ -445,11 +455,12 @@ class Simulation:
 
     def _extend_history(self, times: np.ndarray, p: np.ndarray) -> None:
         """Push polls onto the dP/dt history and prune it as :meth:`_push_history` would, one by one."""
-        t_all = [t for t, _ in self._history] + [float(t) for t in times]
-        p_all = [q for _, q in self._history] + list(p)
-        older = np.count_nonzero(t_all[-1] - np.asarray(t_all) >= self.station.alarms.dpdt_window)
+        h = len(self._history)
+        t_all = np.concatenate([[t for t, _ in self._history], times])
+        older = np.count_nonzero(t_all[-1] - t_all >= self.station.alarms.dpdt_window)
         drop = max(0, min(older - 1, len(t_all) - 2))
-        self._history = list(zip(t_all[drop:], p_all[drop:], strict=True))
+        kept = self._history[drop:] if drop < h else []
+        self._history = kept + [(t_all[j].item(), p[j - h]) for j in range(max(drop, h), len(t_all))]
 
     def _alarm_matrix(self, p: np.ndarray, pp: np.ndarray, dpdt: np.ndarray) -> np.ndarray:
         """Which alarm conditions hold where, per poll: bool (k, 3 alarms, n) in :data:`ALARMS` order."""
@@ -580,19 +591,28 @@ class Simulation:
 
     def _check_isolation(self) -> None:
         """Record when each active leak's zone (through open hatches) first holds no crew."""
-        if not self.leak_state:
+        pending = [(leak_id, state) for leak_id, state in self.leak_state.items()
+                   if leak_id not in self.leak_isolated and state["cda_m2"] != 0]
+        if not pending:
             return
-        from sim.station import zones as station_zones
-
-        groups = station_zones(self.G, lambda h: self.hatch_open[h])
+        groups = self.open_zones()
         where = {m.location for m in self.crew.values() if m.aboard is None}
-        for leak_id, state in self.leak_state.items():
-            if leak_id in self.leak_isolated or state["cda_m2"] == 0:
-                continue
+        for leak_id, state in pending:
             zone = next(g for g in groups if state["at"] in g)
             if not zone & where and len(zone) < len(self.names):
                 self.leak_isolated[leak_id] = self.env.now
                 self.log.emit(self.env.now, "leak_isolated", leak=leak_id, zone=sorted(zone))
+
+    def open_zones(self) -> list[set[str]]:
+        """Groups of compartments joined through open hatches now (do not modify them).
+
+        Computed once per hatch state: crew moves ask for it far more often than hatches change.
+        """
+        key = tuple(self.hatch_open.values())
+        groups = self._zones_cache.get(key)
+        if groups is None:
+            groups = self._zones_cache[key] = station_zones(self.G, lambda h: self.hatch_open[h])
+        return groups
 
     # -- what procedures wait on -------------------------------------------------------------
     def watch(self, predicate) -> simpy.Event:
@@ -644,9 +664,7 @@ class Simulation:
         if self.treserve_first is None and step.what in ("dpdt", "treserve"):
             self.treserve_first = (t, readings["treserve"])
         if readings["dpdt"] < 0:
-            from sim.station import zones as station_zones
-
-            groups = station_zones(self.G, lambda h: self.hatch_open[h])
+            groups = self.open_zones()
             measured = set(self.names) if step.of == "station" else next(g for g in groups if step.of in g)
             for leak_id, state in self.leak_state.items():
                 if leak_id not in self.leak_detected and state["at"] in measured and state["cda_m2"] > 0:
