@@ -27,7 +27,7 @@ from sim.errors import InputError, Problem, UsageError
 __all__ = ["add_sweep_parser", "main", "run_sweep_command"]
 
 _SUB = ("resume", "rerun", "plot")
-_FILE_KEYS = {"scenario", "vary", "design", "n", "replicates", "seed", "out", "chunk_size", "workers",
+_FILE_KEYS = {"scenario", "vary", "design", "n", "replicates", "seed", "crn", "out", "chunk_size", "workers",
               "executor", "dask"}
 
 
@@ -42,10 +42,15 @@ def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
                    help="a varied field: [a, b] UNIT, lin(lo, hi, count) UNIT, log(lo, hi, count) UNIT, "
                         "uniform/loguniform(lo, hi) UNIT, normal/lognormal(a, b) UNIT, triangular(lo, mode, hi) UNIT")
     p.add_argument("--out", type=Path, help="the sweep directory (rerun: the run directory; plot: a folder)")
-    p.add_argument("--design", choices=["grid", "random", "lhs", "sobol"], help="default grid")
-    p.add_argument("--n", type=int, help="points of a random, lhs or sobol design")
+    p.add_argument("--design", choices=["grid", "random", "lhs", "sobol", "saltelli", "morris"],
+                   help="default grid; saltelli and morris are for `sweep analyze`")
+    p.add_argument("--n", type=int, help="points of a random, lhs or sobol design (a larger N grows a "
+                   "stored sweep); base samples of saltelli, trajectories of morris")
     p.add_argument("--replicates", type=int, help="runs per point, each with its own seed (default 1)")
     p.add_argument("--seed", type=int, help="root seed (default: the scenario's seed)")
+    p.add_argument("--crn", action="store_true", help="common random numbers: replicate i of every point "
+                   "uses the same seed")
+    p.add_argument("--retry-failed", action="store_true", help="resume: run the failed runs again too")
     p.add_argument("--chunk-size", type=int, help="runs per task (default: sized to last ~5 s)")
     p.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
     p.add_argument("--executor", choices=["serial", "process"], help="default process")
@@ -144,8 +149,9 @@ def _start(args, words: list[str]) -> int:
         print(f"note: a Sobol design is balanced when --n is a power of two; {n} is not", file=sys.stderr)
     report = run_sweep(
         scenario, list(specs.values()), out, design=design, n=n,
-        replicates=args.replicates or settings.get("replicates") or 1,
+        replicates=args.replicates if args.replicates is not None else settings.get("replicates", 1),
         seed=args.seed if args.seed is not None else settings.get("seed"),
+        crn=bool(args.crn or settings.get("crn", False)),
         force=args.force, **_executor_options(args, settings))
     return _finish(args, report)
 
@@ -155,10 +161,12 @@ def _resume(args, words: list[str]) -> int:
 
     if len(words) != 1:
         raise UsageError("usage: safehaven sweep resume DIR")
-    if args.vary or args.design or args.n or args.replicates or args.seed is not None or args.file:
+    if (args.vary or args.design or args.n is not None or args.replicates is not None or args.seed is not None
+            or args.file or args.crn):
         raise UsageError("resume takes the design stored in DIR; --vary, --design, --n, --replicates, "
-                         "--seed and --file are not accepted")
-    return _finish(args, resume_sweep(words[0], **_executor_options(args)))
+                         "--seed, --crn and --file are not accepted (to grow a sampled sweep, run the "
+                         "sweep command again with a larger --n)")
+    return _finish(args, resume_sweep(words[0], retry_failed=args.retry_failed, **_executor_options(args)))
 
 
 def _interrupted(directory) -> None:
@@ -172,17 +180,23 @@ def _interrupted(directory) -> None:
 
 
 def _finish(args, report) -> int:
+    """Print the report and the outcome table; exit 1 when any run of the sweep failed, now or before."""
+    from sim.sweep.runner import params_of
     from sim.sweep.store import SweepStore, load
     from sim.sweep.tables import outcome_table
 
     meta = SweepStore(report.directory).meta()
+    failed_total = int((load(report.directory, columns=["status"])["status"] != "ok").sum())
+    failed_before = failed_total - report.failed
     if args.json:
         print(json.dumps({"directory": str(report.directory), "runs": report.n_runs, "ran": report.ran,
-                          "failed": report.failed, "skipped": report.skipped, "seconds": report.seconds,
+                          "failed": report.failed, "failed_before": failed_before, "skipped": report.skipped,
+                          "seconds": report.seconds,
                           "runs_per_s": None if report.ran == 0 else report.runs_per_second,
                           "executor": report.executor, "workers": report.workers, "retried": report.retried},
                          indent=2))
     elif not args.quiet:
+        from rich.markup import escape
         from rich.table import Table
 
         console = _console()
@@ -191,16 +205,23 @@ def _finish(args, report) -> int:
         rate = f", {report.runs_per_second:.1f} runs/s on {report.workers} {report.executor} worker(s)" if report.ran else ""
         console.print(f"{report.ran} runs done now ({report.failed} failed), {report.skipped} before, "
                       f"of {report.n_runs}{rate}; results in {report.directory}")
+        if failed_before > 0:
+            console.print(f"note: {failed_before} runs failed in an earlier invocation; run them again with "
+                          f"`safehaven sweep resume {report.directory} --retry-failed`")
         df = load(report.directory)
         if len(df):
-            t = outcome_table(df, meta["params"])
-            table = Table(title="Outcome fractions per parameter bin")
-            for c in t.columns:
-                table.add_column(str(c), justify="left" if c in ("parameter", "bin") else "right")
-            for row in t.itertuples(index=False):
-                table.add_row(*[f"{v:.2f}" if isinstance(v, float) else str(v) for v in row])
-            console.print(table)
-    return 0 if report.failed == 0 else 1
+            # one table per varied field, titled by its whole name (a column would cut it short)
+            t = outcome_table(df, params_of(meta))
+            for parameter, rows in t.groupby("parameter", sort=False):
+                # the heading is a line of its own, escaped: "[m^3]" is a unit, not rich markup
+                console.print(f"Outcome fractions per bin of {escape(parameter)}", soft_wrap=True)
+                table = Table()
+                for c in rows.columns[1:]:
+                    table.add_column(str(c), justify="left" if c == "bin" else "right", overflow="fold")
+                for row in rows.iloc[:, 1:].itertuples(index=False):
+                    table.add_row(*[f"{v:.2f}" if isinstance(v, float) else escape(str(v)) for v in row])
+                console.print(table)
+    return 0 if failed_total == 0 else 1
 
 
 def _rerun(args, words: list[str]) -> int:

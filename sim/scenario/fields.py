@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from dataclasses import dataclass
 from typing import Annotated
 
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
@@ -28,6 +29,7 @@ __all__ = [
     "NonNegTime",
     "Pressure",
     "PressureRate",
+    "QuantityKind",
     "Temperature",
     "Time",
     "Volume",
@@ -51,6 +53,13 @@ Id = Annotated[str, AfterValidator(_check_id), Field(json_schema_extra={"pattern
 """An identifier of a compartment, hatch, leak, crew member, role, phase or supply."""
 
 _SIGN = {"any": "", "positive": "positive", "nonneg": "non-negative"}
+
+
+@dataclass(frozen=True)
+class QuantityKind:
+    """Marks a quantity field's annotation with its physical kind (read by :mod:`sim.scenario.paths`)."""
+
+    kind: str
 
 
 def quantity(kind: str, sign: str = "positive", upper: float | None = None):
@@ -87,7 +96,7 @@ def quantity(kind: str, sign: str = "positive", upper: float | None = None):
         ],
         "description": f"{_SIGN[sign]} {kind}: a number in SI ({unit}) or a string with a unit".strip(),
     }
-    return Annotated[float, BeforeValidator(parse), WithJsonSchema(schema)]
+    return Annotated[float, BeforeValidator(parse), WithJsonSchema(schema), QuantityKind(kind)]
 
 
 Pressure = quantity("pressure", "nonneg")

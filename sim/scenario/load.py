@@ -88,11 +88,16 @@ def scenario_from_document(doc: Document, overrides=()) -> LoadedScenario:
     files: dict[str, Path] = {}
     if doc.path is not None:
         files["scenario"] = doc.path
-    from sim.scenario.overrides import apply_overrides, split_station_overrides
+    from sim.scenario.overrides import (
+        apply_overrides,
+        split_procedure_overrides,
+        split_station_overrides,
+    )
 
-    own, station_overrides = split_station_overrides(overrides)
+    own, procedure_overrides = split_procedure_overrides(overrides)
+    own, station_overrides = split_station_overrides(own)
     if isinstance(doc.data.get("station"), dict):
-        own, station_overrides = list(overrides), []
+        own, station_overrides = [*own, *(f"station.{o}" for o in station_overrides)], []
     if own:
         doc = apply_overrides(doc, own)
     scenario = validate_document(Scenario, doc)
@@ -104,11 +109,14 @@ def scenario_from_document(doc: Document, overrides=()) -> LoadedScenario:
         station = scenario.station
         _raise_if(check_station(station, doc, ("station",)))
     problems = check_scenario(scenario, station, doc)
+    for index in sorted(i for i in procedure_overrides if i >= len(scenario.run)):
+        problems.append(Problem(f"--set run.{index}.procedure", 0, f"run.{index}",
+                                f"no run entry {index}: the scenario has {len(scenario.run)}"))
     procedures: dict[str, Any] = {}
     if scenario.run:
         from sim.scenario.procedure_load import load_run_procedures
 
-        procedures, more = load_run_procedures(scenario, station, doc, files)
+        procedures, more = load_run_procedures(scenario, station, doc, files, procedure_overrides)
         problems += more
     if scenario.timeline:
         from sim.scenario.procedure_load import timeline_procedure

@@ -2,7 +2,9 @@
 
 PATH is dotted; items of a list that have an ``id`` are addressed by it
 (``leaks.prk-crack.rate``, ``crew.fe1.at``), other list items by index (``checks.0.within``);
-``station.…`` reaches into the station file. VALUE is read as YAML (``"4 lb/day"``, ``false``,
+``station.…`` reaches into the station file and ``run.I.procedure.…`` into the procedure file that
+run entry I names (``run.0.procedure.phases.repair.0.success``), so every field of every file a run
+reads can be set. VALUE is read as YAML (``"4 lb/day"``, ``false``,
 ``[a, b]``), with the same safety limits as files. The changed document is then validated exactly
 like the file, and a problem in an overridden value names the ``--set`` it came from.
 """
@@ -17,7 +19,7 @@ from sim.errors import InputError, Problem
 from sim.scenario.validation import did_you_mean
 from sim.scenario.yamlio import Document, parse_yaml
 
-__all__ = ["apply_overrides", "parse_override", "split_station_overrides"]
+__all__ = ["apply_overrides", "parse_override", "split_procedure_overrides", "split_station_overrides"]
 
 
 def parse_override(text: str, where: str | None = None) -> tuple[tuple[str | int, ...], Any]:
@@ -59,6 +61,24 @@ def split_station_overrides(overrides: Iterable[str]) -> tuple[list[str], list[s
         else:
             scenario.append(text)
     return scenario, station
+
+
+def split_procedure_overrides(overrides: Iterable[str]) -> tuple[list[str], dict[int, list[str]]]:
+    """(other overrides, ``{run entry index: overrides of its procedure file, prefix removed}``).
+
+    ``run.0.procedure=other.yaml`` (the file itself) stays with the scenario's own overrides;
+    ``run.0.procedure.phases.x.0.success=false`` (a field inside the file) goes to run entry 0.
+    """
+    own: list[str] = []
+    inside: dict[int, list[str]] = {}
+    for text in overrides:
+        path = text.split("=", 1)[0].strip()
+        parts = path.split(".")
+        if len(parts) > 3 and parts[0] == "run" and parts[1].isdigit() and parts[2] == "procedure":
+            inside.setdefault(int(parts[1]), []).append(text.strip()[len(".".join(parts[:3])) + 1:])
+        else:
+            own.append(text)
+    return own, inside
 
 
 def apply_overrides(doc: Document, overrides: Iterable[str], prefix: str = "") -> Document:

@@ -374,9 +374,18 @@ def _loops_without_time(loaded: LoadedProcedure) -> list[Problem]:
     return problems
 
 
-def load_run_procedures(scenario: Scenario, station: Station, doc: Document,
-                        files: dict[str, Path]) -> tuple[dict[str, LoadedProcedure], list[Problem]]:
-    """Load every procedure a scenario's ``run`` entries name, checked against the scenario."""
+def load_run_procedures(scenario: Scenario, station: Station, doc: Document, files: dict[str, Path],
+                        overrides: dict[int, list[str]] | None = None,
+                        ) -> tuple[dict[str, LoadedProcedure], list[Problem]]:
+    """Load every procedure a scenario's ``run`` entries name, checked against the scenario.
+
+    *overrides* maps a run entry's index to ``PATH=VALUE`` settings of fields inside its procedure
+    file (``--set run.0.procedure.phases.repair.0.success=false``); they change that file for the
+    run, so every entry naming the same file sees them.
+    """
+    from sim.scenario.overrides import apply_overrides
+
+    overrides = overrides or {}
     procedures: dict[str, LoadedProcedure] = {}
     problems: list[Problem] = []
     base = doc.path.parent if doc.path is not None else Path.cwd()
@@ -396,6 +405,8 @@ def load_run_procedures(scenario: Scenario, station: Station, doc: Document,
         display = os.path.normpath(Path(doc.file).parent / entry.procedure)
         try:
             pdoc = load_yaml(target, display=display)
+            if overrides.get(i):
+                pdoc = apply_overrides(pdoc, overrides[i], prefix=f"run.{i}.procedure.")
             loaded = procedure_from_document(pdoc, scenario, station, bind)
         except InputError as exc:
             problems.extend(exc.problems)

@@ -18,9 +18,22 @@ line (``--vary``) or as ``PATH: SPEC`` under ``vary:`` in a sweep file:
 Designs: ``grid`` crosses every list and range (distributions are not allowed); ``random``,
 ``lhs`` (Latin hypercube) and ``sobol`` draw *n* points in the unit cube (scipy.stats.qmc) and map
 each coordinate through its spec: a distribution by its inverse CDF, a list or range as an equally
-likely choice among its values. Each point is repeated ``replicates`` times; run ``r`` of the sweep
-uses the generator of ``SeedSequence(root_seed, spawn_key=(r,))``. The design's own draws use
-``SeedSequence(root_seed)``, which no run uses.
+likely choice among its values. ``saltelli`` (Sobol' indices) and ``morris`` (elementary effects)
+are the sensitivity designs of SALib: *n* base samples give ``n (2 D + 2)`` points (Saltelli, with
+second-order indices) or ``n (D + 1)`` points (*n* Morris trajectories on 4 levels) for *D*
+varied fields; ``safehaven sweep analyze`` reads them. An unbounded distribution (normal,
+lognormal) is cut to its 0.1 %–99.9 % quantiles in these two designs, whose corner points would
+otherwise be infinite.
+
+Each point is repeated ``replicates`` times; run ``r`` of the sweep uses the generator of
+``SeedSequence(root_seed, spawn_key=(k,))`` with ``k = r`` (its ``spawn_key`` column), or, with
+common random numbers (``crn``), ``k`` = its replicate number: replicate *i* of every point then
+draws the same random numbers (repair times, responses), so differences between points are not
+blurred by sampling noise. The design's own draws use ``SeedSequence(root_seed)``, which no run uses.
+
+A sampled design grows: the first *n* points of ``random`` and ``sobol`` designs of size *m > n*
+are the *n*-point design (the same sequence, continued); a Latin hypercube cannot be continued, so
+``lhs`` grows by *blocks*, each a Latin hypercube of its own (``blocks`` in the settings).
 """
 
 from __future__ import annotations
@@ -38,21 +51,33 @@ __all__ = [
     "DESIGNS",
     "DISTRIBUTIONS",
     "RANGES",
+    "RESERVED",
+    "SENSITIVITY",
     "Design",
     "Spec",
+    "design_from_settings",
     "format_value",
     "make_design",
     "overrides_for",
     "parse_spec",
     "parse_vary",
+    "salib_problem",
     "spec_from_value",
 ]
 
-DESIGNS = ("grid", "random", "lhs", "sobol")
+DESIGNS = ("grid", "random", "lhs", "sobol", "saltelli", "morris")
+SENSITIVITY = ("saltelli", "morris")
+"""Designs made for :mod:`sim.sweep.sensitivity` (they cannot be extended)."""
+MORRIS_LEVELS = 4
+RESERVED = ("run_id", "point", "replicate", "seed", "spawn_key")
+"""Design columns a varied path may not be named (the sweep sets them itself)."""
+_TAIL = 1e-3
+"""Unbounded distributions are cut to [_TAIL, 1 - _TAIL] of their CDF in sensitivity designs."""
 RANGES = {"lin": 3, "log": 3}
 DISTRIBUTIONS = {"uniform": 2, "loguniform": 2, "normal": 2, "lognormal": 2, "triangular": 3}
 _CALL = re.compile(r"^\s*([a-z]+)\s*\((.*)\)\s*(.*?)\s*$", re.S)
 _LIST = re.compile(r"^\s*\[(.*)\]\s*(.*?)\s*$", re.S)
+_EXPONENT = re.compile(r"[-+]?[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+")
 
 
 @dataclass(frozen=True)
@@ -165,7 +190,8 @@ def _yaml_items(text: str, where: str) -> list[Any]:
         items = yaml.safe_load(f"[{text}]")
     except yaml.YAMLError as exc:
         raise UsageError(f"{where}: cannot read the list [{text}]: {exc.problem}") from None
-    return list(items)
+    # YAML 1.1 reads 1e-6 (no dot) as text; in a spec it is the number people mean
+    return [float(v) if isinstance(v, str) and _EXPONENT.fullmatch(v) else v for v in items]
 
 
 def parse_spec(path: str, text: Any) -> Spec:
@@ -284,6 +310,11 @@ class Design:
     replicates: int
     n_points: int
     columns: dict[str, list[Any]] = field(default_factory=dict)
+    crn: bool = False
+    n: int | None = None
+    blocks: list[int] | None = None
+    unit: Any = None
+    """The points in the unit cube (n_points x D), for the sensitivity analysis; None for a grid."""
 
     @property
     def n_runs(self) -> int:
@@ -291,12 +322,26 @@ class Design:
 
     def settings(self) -> dict[str, Any]:
         """What determines the design (compared on resume)."""
-        return {"design": self.kind, "n_points": self.n_points, "replicates": self.replicates,
-                "root_seed": self.root_seed, "specs": [s.to_dict() for s in self.specs]}
+        out = {"design": self.kind, "n_points": self.n_points, "replicates": self.replicates,
+               "root_seed": self.root_seed, "crn": self.crn, "specs": [s.to_dict() for s in self.specs]}
+        if self.kind in SENSITIVITY:
+            out["n"] = self.n
+        if self.blocks is not None:
+            out["blocks"] = list(self.blocks)
+        return out
+
+
+def design_from_settings(settings: dict[str, Any]) -> Design:
+    """The design that stored *settings* (``Design.settings()``) describe, computed again."""
+    specs = [Spec.from_dict(s) for s in settings["specs"]]
+    kind = settings["design"]
+    n = None if kind == "grid" else settings.get("n", settings["n_points"])
+    return make_design(specs, kind, n, settings["replicates"], settings["root_seed"],
+                       crn=bool(settings.get("crn", False)), blocks=settings.get("blocks"))
 
 
 def make_design(specs: list[Spec], kind: str = "grid", n: int | None = None, replicates: int = 1,
-                root_seed: int = 0) -> Design:
+                root_seed: int = 0, *, crn: bool = False, blocks: list[int] | None = None) -> Design:
     """Compute the table of runs.
 
     Parameters
@@ -311,6 +356,11 @@ def make_design(specs: list[Spec], kind: str = "grid", n: int | None = None, rep
         Runs per point, each with its own seed.
     root_seed : int
         The sweep's root seed (>= 0).
+    crn : bool
+        Common random numbers: replicate *i* of every point uses the same seed.
+    blocks : list of int, optional
+        ``lhs`` only: the sizes of the Latin hypercubes the design is made of (they add up to *n*;
+        default one block). A grown design has more than one.
 
     Raises
     ------
@@ -330,6 +380,12 @@ def make_design(specs: list[Spec], kind: str = "grid", n: int | None = None, rep
     paths = [s.path for s in specs]
     if dups := sorted({p for p in paths if paths.count(p) > 1}):
         raise UsageError(f"--vary {dups[0]} is given more than once")
+    if "seed" in paths:
+        raise UsageError("--vary seed: the sweep seeds every run itself; repeat points with different "
+                         "seeds with --replicates R, and set the root seed with --seed S")
+    if bad := [p for p in paths if p in RESERVED]:
+        raise UsageError(f"--vary {bad[0]}: {bad[0]!r} is a column the sweep writes itself "
+                         f"({', '.join(RESERVED)}); it cannot be varied")
     if replicates < 1:
         raise UsageError(f"--replicates must be >= 1, got {replicates}")
     if root_seed < 0:
@@ -346,26 +402,44 @@ def make_design(specs: list[Spec], kind: str = "grid", n: int | None = None, rep
         values = [list(col) for col in zip(*points, strict=True)]
     else:
         if n is None or n < 1:
-            raise UsageError(f"--design {kind} needs --n N (number of points, >= 1)")
-        u = _unit_points(kind, len(specs), n, root_seed)
+            raise UsageError(f"--design {kind} needs --n N (number of {'base samples' if kind in SENSITIVITY else 'points'}, >= 1)")
+        if kind != "lhs" and blocks is not None:
+            raise UsageError("blocks are for lhs designs only")
+        if kind == "lhs":
+            blocks = list(blocks) if blocks is not None else [n]
+            if sum(blocks) != n or any(b < 1 for b in blocks):
+                raise UsageError(f"lhs blocks {blocks} do not add up to n = {n}")
+        if kind == "saltelli" and len(specs) < 2:
+            raise UsageError("--design saltelli needs at least two --vary fields (indices share out a variance)")
+        u = _unit_points(kind, len(specs), n, root_seed, blocks)
+        if kind in SENSITIVITY:
+            bounded = np.array([s.discrete or s.kind in ("uniform", "loguniform", "triangular") for s in specs])
+            u = np.where(bounded, u, np.clip(u, _TAIL, 1 - _TAIL))
         values = [s.from_unit(u[:, j]) for j, s in enumerate(specs)]
     n_points = len(values[0])
     run_ids = list(range(n_points * replicates))
+    replicate = [r % replicates for r in run_ids]
     cols: dict[str, list[Any]] = {
         "run_id": run_ids,
         "point": [r // replicates for r in run_ids],
-        "replicate": [r % replicates for r in run_ids],
+        "replicate": replicate,
         "seed": [root_seed] * len(run_ids),
-        "spawn_key": run_ids,
+        "spawn_key": replicate if crn else run_ids,
     }
     for s, v in zip(specs, values, strict=True):
         v = s.typed(v)
         cols[s.path] = [v[r // replicates] for r in run_ids]
-    return Design(list(specs), kind, root_seed, replicates, n_points, cols)
+    return Design(list(specs), kind, root_seed, replicates, n_points, cols, crn=crn,
+                  n=n, blocks=blocks if kind == "lhs" else None, unit=None if kind == "grid" else u)
 
 
-def _unit_points(kind: str, d: int, n: int, root_seed: int) -> np.ndarray:
-    """*n* points in [0, 1)^d from the design's own generator."""
+def salib_problem(specs: list[Spec]) -> dict[str, Any]:
+    """The SALib problem of a sensitivity design: every field on [0, 1] (its CDF coordinate)."""
+    return {"num_vars": len(specs), "names": [s.path for s in specs], "bounds": [[0.0, 1.0]] * len(specs)}
+
+
+def _unit_points(kind: str, d: int, n: int, root_seed: int, blocks: list[int] | None = None) -> np.ndarray:
+    """The design's points in [0, 1]^d, from the design's own generator."""
     rng = np.random.default_rng(np.random.SeedSequence(root_seed))
     if kind == "random":
         return rng.random((n, d))
@@ -374,7 +448,21 @@ def _unit_points(kind: str, d: int, n: int, root_seed: int) -> np.ndarray:
     from scipy.stats import qmc
 
     if kind == "lhs":
-        return qmc.LatinHypercube(d, rng=rng).random(n)
+        # block 0 is the one-block design; each later block has its own generator
+        gens = [rng, *(np.random.default_rng(np.random.SeedSequence([root_seed, k])) for k in range(1, len(blocks)))]
+        return np.vstack([qmc.LatinHypercube(d, rng=g).random(b) for g, b in zip(gens, blocks, strict=True)])
+    if kind in SENSITIVITY:
+        problem = salib_problem([Spec(f"x{j}", "uniform", (0.0, 1.0)) for j in range(d)])
+        seed = int(root_seed % 2**32)
+        with warnings.catch_warnings():  # SALib warns about n not being a power of 2, as scipy does
+            warnings.simplefilter("ignore")
+            if kind == "saltelli":
+                from SALib.sample import sobol as salib_sobol
+
+                return salib_sobol.sample(problem, n, calc_second_order=True, scramble=True, seed=seed)
+            from SALib.sample import morris as salib_morris
+
+            return salib_morris.sample(problem, n, num_levels=MORRIS_LEVELS, seed=seed)
     with warnings.catch_warnings():  # balance needs n = 2^m; the CLI says so once, not scipy per call
         warnings.simplefilter("ignore", UserWarning)
         return qmc.Sobol(d, scramble=True, rng=rng).random(n)

@@ -18,13 +18,14 @@ dead worker is recreated) and ``dask`` (a ``LocalCluster`` or an existing cluste
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
 
 from sim.errors import UsageError
-from sim.sweep.worker import ChunkJob, run_chunk
+from sim.sweep.worker import ChunkJob, run_chunk, workers_ready
 
 __all__ = ["EXECUTORS", "MAX_ATTEMPTS", "DaskExecutor", "Executor", "ProcessExecutor", "SerialExecutor",
            "make_executor"]
@@ -43,7 +44,7 @@ def _dead_rows(job: ChunkJob, why: str) -> list[dict[str, Any]]:
 
 
 def _split(job: ChunkJob) -> list[ChunkJob]:
-    return [ChunkJob(job.bundle, job.root_seed, (run,), job.die_once) for run in job.runs]
+    return [dataclasses.replace(job, runs=(run,)) for run in job.runs]
 
 
 class Executor:
@@ -119,6 +120,20 @@ class ProcessExecutor(_Retrying):
     def __init__(self, workers: int | None = None):
         super().__init__(workers or os.cpu_count() or 1)
         self._pool = self._new_pool()
+        self._check_start()
+
+    def _check_start(self) -> None:
+        """Prove that worker processes start before any run is handed out (and recorded as failed)."""
+        from concurrent.futures.process import BrokenProcessPool
+
+        try:
+            self._pool.submit(workers_ready).result()
+        except BrokenProcessPool:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            raise UsageError(
+                "the sweep's worker processes could not start. Called from a script, run_sweep must be "
+                "under `if __name__ == \"__main__\":` (each worker process imports the script again, "
+                "and without the guard starts the sweep again); or use executor=\"serial\"") from None
 
     def _new_pool(self):
         import multiprocessing

@@ -38,11 +38,12 @@ def plot_sweep(directory: str | Path, out: str | Path | None = None, metric: str
     from matplotlib.figure import Figure
 
     from sim.errors import UsageError
+    from sim.sweep.runner import params_of
     from sim.sweep.store import SweepStore, load
-    from sim.sweep.tables import bin_labels, outcome_category
+    from sim.sweep.tables import bin_labels, bin_text, outcome_category
 
     store = SweepStore(directory)
-    params = store.meta()["params"]
+    params = params_of(store.meta())
     df = load(directory)
     if not len(df):
         raise UsageError(f"{directory}: no finished run to plot")
@@ -65,7 +66,7 @@ def plot_sweep(directory: str | Path, out: str | Path | None = None, metric: str
             x = np.array(groups.size().index, dtype=float)
         else:
             x = np.arange(len(groups.size()))
-            ax.set_xticks(x, [str(v) for v in groups.size().index])
+            ax.set_xticks(x, [bin_text(v) for v in groups.size().index])
         for k in sorted(cat.unique()):
             ax.plot(x, groups.apply(lambda c, k=k: float((c == k).mean())).to_numpy(), "o-", label=k)
         if path in numeric and info.get("log") and np.all(x > 0):
@@ -80,22 +81,30 @@ def plot_sweep(directory: str | Path, out: str | Path | None = None, metric: str
         fig.savefig(f, dpi=110)
         written.append(f)
     if len(numeric) >= 2:
-        a, b = numeric[:2]
+        a, b = numeric[:2]  # the first two numeric fields, in --vary order: a across, b up
         la = bin_labels(df[a], params[a].get("log", False), bins)
         lb = bin_labels(df[b], params[b].get("log", False), bins)
-        values = df[metric].astype(float)
-        grid = values.groupby([la, lb], observed=False).mean().unstack()
-        fig = Figure(figsize=(7, 5), layout="constrained")
-        ax = fig.add_subplot()
-        im = ax.imshow(grid.to_numpy(dtype=float).T, origin="lower", aspect="auto", cmap="viridis")
-        ax.set_xticks(range(len(grid.index)), [str(v) for v in grid.index], rotation=45, ha="right", fontsize="small")
-        ax.set_yticks(range(len(grid.columns)), [str(v) for v in grid.columns], fontsize="small")
-        ax.set_xlabel(_label(a, params[a]))
-        ax.set_ylabel(_label(b, params[b]))
-        fig.colorbar(im, ax=ax, label=f"mean {metric}")
-        ax.set_title(f"{metric} against {a} and {b}")
-        f = out / f"heatmap_{_safe(metric)}_{_safe(a)}_{_safe(b)}.png"
-        literal_figure(fig)
-        fig.savefig(f, dpi=110)
-        written.append(f)
+        if df[metric].dtype == object or df[metric].dtype.kind in "OUS":
+            # a text metric (outcome): one map per value, of the fraction of runs that had it
+            values = df[metric].astype(object).where(df["status"] == "ok", "failed").astype(str)
+            layers = [(f"{metric} = {v}", f"{metric}_{v}", (values == v).astype(float))
+                      for v in sorted(values.unique())]
+        else:
+            layers = [(f"mean {metric}", metric, df[metric].astype(float))]
+        for label, name, series in layers:
+            grid = series.groupby([la, lb], observed=False).mean().unstack()
+            fig = Figure(figsize=(7, 5), layout="constrained")
+            ax = fig.add_subplot()
+            im = ax.imshow(grid.to_numpy(dtype=float).T, origin="lower", aspect="auto", cmap="viridis")
+            ax.set_xticks(range(len(grid.index)), [bin_text(v) for v in grid.index], rotation=45, ha="right",
+                          fontsize="small")
+            ax.set_yticks(range(len(grid.columns)), [bin_text(v) for v in grid.columns], fontsize="small")
+            ax.set_xlabel(_label(a, params[a]))
+            ax.set_ylabel(_label(b, params[b]))
+            fig.colorbar(im, ax=ax, label=label if label.startswith("mean") else f"fraction of runs, {label}")
+            ax.set_title(f"{label} against {a} and {b}")
+            f = out / f"heatmap_{_safe(name)}_{_safe(a)}_{_safe(b)}.png"
+            literal_figure(fig)
+            fig.savefig(f, dpi=110)
+            written.append(f)
     return written

@@ -18,11 +18,11 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError, Problem, UsageError
-from sim.sweep.design import Design, Spec, make_design, overrides_for
+from sim.sweep.design import Design, Spec, design_from_settings, make_design, overrides_for
 from sim.sweep.store import SweepStore
 from sim.sweep.worker import DIE_ONCE_ENV, Bundle, ChunkJob
 
-__all__ = ["SweepReport", "rerun", "resume_sweep", "run_sweep"]
+__all__ = ["SweepReport", "params_of", "rerun", "resume_sweep", "run_sweep"]
 
 FORMAT = 1
 TARGET_CHUNK_SECONDS = 5.0
@@ -61,11 +61,13 @@ class SweepReport:
 
 
 # -- planning -----------------------------------------------------------------------------------
-def _bundle(loaded, display: str) -> Bundle:
-    paths = list(dict.fromkeys(loaded.files.values()))
+def _bundle(loaded: list, display: str) -> Bundle:
+    """Every file read by any of the *loaded* scenarios (the base first): a design that varies a
+    procedure or station file among copies needs each copy in the bundle."""
+    paths = list(dict.fromkeys(p for one in loaded for p in one.files.values()))
     root = Path(os.path.commonpath([p.parent for p in paths]))
     files = tuple((p.relative_to(root).as_posix(), p.read_bytes()) for p in paths)
-    return Bundle(files, loaded.files["scenario"].relative_to(root).as_posix(), display)
+    return Bundle(files, loaded[0].files["scenario"].relative_to(root).as_posix(), display)
 
 
 def _meta(design: Design, bundle: Bundle, scenario: str) -> dict[str, Any]:
@@ -83,22 +85,80 @@ def _meta(design: Design, bundle: Bundle, scenario: str) -> dict[str, Any]:
     }
 
 
+def params_of(meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """The varied fields of a stored sweep, in ``--vary`` order (``sweep.json`` sorts its keys)."""
+    order = [s["path"] for s in meta["settings"]["specs"]]
+    return {path: meta["params"][path] for path in order}
+
+
 def _params(design_columns: dict[str, list[Any]], specs: list[Spec], run_id: int) -> list[Any]:
     return [design_columns[s.path][run_id] for s in specs]
 
 
-def _check_first_run(bundle: Bundle, design: Design, scenario: Path) -> None:
-    """Load the first run with its overrides, so a mistyped path stops the sweep before it starts."""
+MAX_CHECKED_POINTS = 256
+"""Designs with at most this many distinct points are loaded point by point before the sweep starts."""
+
+
+def _check_units(specs: list[Spec]) -> None:
+    """A number without a unit for a quantity field is refused, as in files it must carry its unit."""
+    from sim.scenario.paths import quantity_kinds
+    from sim.units import KINDS
+
+    for s in specs:
+        if s.unit or not s.numeric:
+            continue
+        kinds = sorted(k for k in quantity_kinds(s.path) if KINDS[k].si_unit)
+        if kinds:
+            si = KINDS[kinds[0]].si_unit.replace("**", "^")
+            raise UsageError(f"--vary {s.path}: a {' or '.join(kinds)} needs its unit after the spec, e.g. "
+                             f"'{_spec_text(s)} {si}' for SI; a bare number is never taken as a unit")
+
+
+def _spec_text(s: Spec) -> str:
+    if s.kind == "list":
+        return "[" + ", ".join(map(str, s.args)) + "]"
+    return f"{s.kind}({', '.join(f'{a:g}' for a in s.args)})"
+
+
+def _check_design(scenario: Path, design: Design) -> list:
+    """Load the scenario with the design's values before any run, so a value out of a field's range
+    stops the sweep before it starts; returns the loaded variants (for the files they read).
+
+    Every value of every discrete spec and the smallest and largest value drawn for each
+    continuous spec are each loaded together with the first point's other values (a field's
+    range is a bound on its own value); a design of at most :data:`MAX_CHECKED_POINTS` distinct
+    points is also loaded point by point.
+    """
     from sim.scenario.load import scenario_from_document
     from sim.scenario.yamlio import load_yaml
 
-    overrides = overrides_for(design.specs, _params(design.columns, design.specs, 0))
-    try:
-        scenario_from_document(load_yaml(scenario, display=bundle.display), overrides)
-    except InputError as exc:
-        raise InputError([*exc.problems, Problem(bundle.display, 0, "",
-                          "the first run of the sweep does not load with its --vary values "
-                          f"({'; '.join(overrides)})")]) from None
+    doc = load_yaml(scenario)
+    specs, cols = design.specs, design.columns
+    first = _params(cols, specs, 0)
+    points = list(dict.fromkeys(tuple(_params(cols, specs, r)) for r in range(0, design.n_runs, design.replicates)))
+    trials: list[tuple[Any, ...]] = [tuple(first)]
+    for j, s in enumerate(specs):
+        column = cols[s.path]
+        if s.discrete or s.column_type != "float":
+            values = list(dict.fromkeys(column))
+        else:
+            values = [min(column), max(column)]
+        trials += [(*first[:j], v, *first[j + 1:]) for v in values]
+    if len(points) <= MAX_CHECKED_POINTS:
+        trials += points
+    loaded, problems = [], []
+    for values in dict.fromkeys(trials):
+        overrides = overrides_for(specs, list(values))
+        try:
+            loaded.append(scenario_from_document(doc, overrides))
+        except InputError as exc:
+            problems += [*exc.problems, Problem(str(scenario), 0, "",
+                         f"the sweep's design holds values that do not load ({'; '.join(overrides)}); "
+                         f"nothing was run or written")]
+            break
+    if problems:
+        raise InputError(problems)
+    return loaded
 
 
 def _differences(old: dict, new: dict) -> list[str]:
@@ -114,11 +174,16 @@ def _differences(old: dict, new: dict) -> list[str]:
 
 
 def run_sweep(scenario: str | Path, specs: list[Spec], out: str | Path, *, design: str = "grid",
-              n: int | None = None, replicates: int = 1, seed: int | None = None,
+              n: int | None = None, replicates: int = 1, seed: int | None = None, crn: bool = False,
               executor: str = "process", workers: int | None = None, dask: str | None = None,
               chunk_size: int | None = None, progress: bool = False, force: bool = False,
               on_start: Callable[[Design], None] | None = None) -> SweepReport:
-    """Plan a sweep, write its design, and run it (or continue it, if *out* holds the same sweep).
+    """Plan a sweep, write its design, and run it (or continue or grow it, if *out* holds it).
+
+    Everything is checked before anything is written: the specs (a quantity needs its unit), every
+    value of the design (loaded as a run would load it), the options and the executor (its workers
+    must start). Running again into the same *out* with a larger *n* (random, sobol, lhs designs)
+    grows the sweep: the runs done are kept and only the new points run.
 
     Parameters
     ----------
@@ -128,53 +193,105 @@ def run_sweep(scenario: str | Path, specs: list[Spec], out: str | Path, *, desig
         The varied fields (:func:`sim.sweep.design.parse_vary`).
     out : path
         The sweep directory.
-    design, n, replicates, seed :
+    design, n, replicates, seed, crn :
         See :func:`sim.sweep.design.make_design`; *seed* defaults to the scenario's seed.
     executor, workers, dask :
         See :func:`sim.sweep.executors.make_executor`.
     chunk_size : int, optional
         Runs per chunk; default: sized so a chunk lasts about :data:`TARGET_CHUNK_SECONDS`.
     force : bool
-        Replace a different sweep already in *out*.
+        Replace a different sweep already in *out* (never a directory that is not a sweep).
 
     Raises
     ------
     InputError
-        If the scenario, or its first run with the varied values, does not load.
+        If the scenario, or any value of the design, does not load.
     UsageError
-        For bad settings, or when *out* holds a different sweep (without *force*).
+        For bad settings, or when *out* holds a different sweep (without *force*), or is not a sweep.
     """
     from sim.scenario.load import load_scenario
+    from sim.sweep.executors import make_executor
 
     scenario = Path(scenario)
+    if replicates < 1:
+        raise UsageError(f"--replicates must be >= 1, got {replicates}")
+    if chunk_size is not None and chunk_size < 1:
+        raise UsageError(f"--chunk-size must be >= 1, got {chunk_size}")
+    if workers is not None and workers < 1:
+        raise UsageError(f"--workers must be >= 1, got {workers}")
     loaded = load_scenario(scenario)
     root_seed = loaded.scenario.seed if seed is None else int(seed)
-    d = make_design(specs, design, n, replicates, root_seed)
-    bundle = _bundle(loaded, str(scenario))
-    meta = _meta(d, bundle, str(scenario))
-    _check_first_run(bundle, d, scenario)
+    _check_units(specs)
     store = SweepStore(out)
-    report_notes = []
-    if store.exists():
-        diffs = _differences(store.meta(), meta)
-        if diffs and not force:
+    stored = _stored_meta(store)
+    d = make_design(specs, design, n, replicates, root_seed, crn=crn,
+                    blocks=_grown_blocks(stored, design, n, replicates, root_seed, specs))
+    variants = _check_design(scenario, d)
+    bundle = _bundle([loaded, *variants], str(scenario))
+    meta = _meta(d, bundle, str(scenario))
+    report_notes, action = [], "create"
+    if stored is not None:
+        diffs = _differences(stored, meta)
+        grown = not diffs or _is_growth(stored, meta)
+        if not diffs:
+            action = "continue"
+            report_notes.append("the same sweep was already here: continuing it")
+        elif grown:
+            action = "grow"
+            report_notes.append(f"the sweep grows from {stored['settings']['n_points']} to {d.n_points} points: "
+                                f"the {stored['n_runs']} runs already planned are kept")
+        elif not force:
             raise UsageError(f"{out} holds a different sweep ({'; '.join(diffs)}); choose another --out, "
                              f"or pass --force to replace it")
-        if diffs:
-            _remove_sweep(store)
         else:
-            report_notes.append("the same sweep was already here: continuing it")
+            action = "replace"
     elif store.root.exists() and any(store.root.iterdir()):
-        if not force:
-            raise UsageError(f"{out} exists and is not a sweep directory; choose another --out or pass --force")
-        _remove_sweep(store)
-    if not store.exists():
-        store.create(meta, d.columns, bundle.files)
-    if on_start is not None:
-        on_start(d)
-    report = _execute(store, d.specs, d.columns, bundle, root_seed, executor, workers, dask, chunk_size, progress)
+        what = "a run directory" if (store.root / "summary.json").exists() else "not a sweep directory"
+        raise UsageError(f"{out} exists and is {what}; --force replaces only a sweep; choose another --out")
+    with make_executor(executor, workers, dask) as ex:  # its workers start before anything is written
+        if action == "replace":
+            _remove_sweep(store)
+        if action in ("create", "replace"):
+            store.create(meta, d.columns, bundle.files)
+        elif action == "grow":
+            store.grow(meta, d.columns)
+        if on_start is not None:
+            on_start(d)
+        report = _execute(store, d.specs, d.columns, bundle, root_seed, ex, chunk_size, progress, d.crn,
+                          d.replicates)
     report.notes = report_notes + report.notes
     return report
+
+
+def _stored_meta(store: SweepStore) -> dict | None:
+    return store.meta() if store.exists() else None
+
+
+def _grown_blocks(stored: dict | None, design: str, n: int | None, replicates: int, root_seed: int,
+                  specs: list[Spec]) -> list[int] | None:
+    """The Latin hypercube blocks of a sweep that grows an lhs sweep stored in the same place."""
+    if design != "lhs" or stored is None or n is None:
+        return None
+    st = stored["settings"]
+    same = (st["design"] == "lhs" and st["replicates"] == replicates and st["root_seed"] == root_seed
+            and st["specs"] == [s.to_dict() for s in specs])
+    old = st.get("blocks") or [st["n_points"]]
+    if not same or n < sum(old):
+        return None
+    return old if n == sum(old) else [*old, n - sum(old)]
+
+
+def _is_growth(old: dict, new: dict) -> bool:
+    """True when *new* is *old* with more points of the same sampled design (the old runs unchanged)."""
+    a, b = dict(old["settings"]), dict(new["settings"])
+    if a["design"] not in ("random", "sobol", "lhs") or b["n_points"] <= a["n_points"]:
+        return False
+    if old.get("inputs", {}).get("sha256") != new.get("inputs", {}).get("sha256"):
+        return False
+    for k in ("n_points", "blocks"):
+        a.pop(k, None)
+        b.pop(k, None)
+    return a == b
 
 
 def _remove_sweep(store: SweepStore) -> None:
@@ -201,8 +318,9 @@ def _stored(store: SweepStore) -> tuple[dict, list[Spec], Bundle, dict[str, list
 
 
 def resume_sweep(directory: str | Path, *, executor: str = "process", workers: int | None = None,
-                 dask: str | None = None, chunk_size: int | None = None, progress: bool = False) -> SweepReport:
-    """Run the runs of a sweep that have no row yet.
+                 dask: str | None = None, chunk_size: int | None = None, progress: bool = False,
+                 retry_failed: bool = False) -> SweepReport:
+    """Run the runs of a sweep that have no row yet (and, with *retry_failed*, the failed ones again).
 
     Raises
     ------
@@ -211,17 +329,25 @@ def resume_sweep(directory: str | Path, *, executor: str = "process", workers: i
         design recomputed from the stored settings differs from design.parquet), or its inputs were
         edited.
     """
+    from sim.sweep.executors import make_executor
+
+    if chunk_size is not None and chunk_size < 1:
+        raise UsageError(f"--chunk-size must be >= 1, got {chunk_size}")
     store = SweepStore(directory)
     meta, specs, bundle, columns = _stored(store)
     st = meta["settings"]
-    again = make_design(specs, st["design"], None if st["design"] == "grid" else st["n_points"],
-                        st["replicates"], st["root_seed"])
+    again = design_from_settings(st)
     if again.columns.keys() != columns.keys() or any(again.columns[k] != columns[k] for k in columns):
         bad = next((k for k in columns if again.columns.get(k) != columns[k]), "columns")
         raise UsageError(f"{directory}: the design computed from the sweep's settings differs from "
                          f"design.parquet (column {bad!r}; a different numpy/scipy?); refusing to resume")
-    store.clean_temporary()
-    return _execute(store, specs, columns, bundle, st["root_seed"], executor, workers, dask, chunk_size, progress)
+    store.done_ids()  # a part that cannot be read is named before anything runs
+    with make_executor(executor, workers, dask) as ex:
+        store.clean_temporary()
+        if retry_failed:
+            store.drop_failed()
+        return _execute(store, specs, columns, bundle, st["root_seed"], ex, chunk_size, progress,
+                        bool(st.get("crn")), st["replicates"])
 
 
 # -- executing ----------------------------------------------------------------------------------
@@ -254,33 +380,31 @@ class _Chunker:
 
 
 def _execute(store: SweepStore, specs: list[Spec], columns: dict[str, list[Any]], bundle: Bundle,
-             root_seed: int, executor: str, workers: int | None, dask: str | None,
-             chunk_size: int | None, progress: bool) -> SweepReport:
-    from sim.sweep.executors import make_executor
-
+             root_seed: int, ex, chunk_size: int | None, progress: bool, crn: bool = False,
+             replicates: int = 1) -> SweepReport:
     n_runs = len(columns["run_id"])
     done = store.done_ids()
     pending = [r for r in columns["run_id"] if r not in done]
     report = SweepReport(store.root, n_runs, skipped=n_runs - len(pending))
     if not pending:
         return report
-    with make_executor(executor, workers, dask) as ex:
-        report.executor, report.workers = ex.name, ex.workers
-        chunker = _Chunker(pending, chunk_size, ex.workers)
-        die_once = os.environ.get(DIE_ONCE_ENV) or None
-        jobs = (ChunkJob(bundle, root_seed, tuple((r, tuple(overrides_for(specs, _params(columns, specs, r))))
-                                                  for r in ids), die_once) for ids in chunker)
-        t0 = time.perf_counter()
-        with _progress(progress, len(pending), n_runs - len(pending)) as bar:
-            for _job, rows in ex.map_unordered(jobs):
-                store.write_part(rows)
-                failed = sum(1 for r in rows if r["status"] != "ok")
-                chunker.done += len(rows)
-                report.ran += len(rows)
-                report.failed += failed
-                bar(len(rows), failed)
-        report.seconds = time.perf_counter() - t0
-        report.retried = getattr(ex, "retried", 0)
+    report.executor, report.workers = ex.name, ex.workers
+    chunker = _Chunker(pending, chunk_size, ex.workers)
+    die_once = os.environ.get(DIE_ONCE_ENV) or None
+    jobs = (ChunkJob(bundle, root_seed, tuple((r, tuple(overrides_for(specs, _params(columns, specs, r))))
+                                              for r in ids), die_once, replicates if crn else None)
+            for ids in chunker)
+    t0 = time.perf_counter()
+    with _progress(progress, len(pending), n_runs - len(pending)) as bar:
+        for _job, rows in ex.map_unordered(jobs):
+            store.write_part(rows)
+            failed = sum(1 for r in rows if r["status"] != "ok")
+            chunker.done += len(rows)
+            report.ran += len(rows)
+            report.failed += failed
+            bar(len(rows), failed)
+    report.seconds = time.perf_counter() - t0
+    report.retried = getattr(ex, "retried", 0)
     return report
 
 
@@ -354,7 +478,7 @@ def rerun(directory: str | Path, run_id: int, out: str | Path | None = None, *, 
     overrides = overrides_for(specs, _params(columns, specs, run_id))
     loaded = load_scenario(store.root / "inputs" / meta["inputs"]["scenario"], overrides)
     root_seed = meta["settings"]["root_seed"]
-    result = simulate(loaded, np.random.SeedSequence(root_seed, spawn_key=(run_id,)))
+    result = simulate(loaded, np.random.SeedSequence(root_seed, spawn_key=(columns["spawn_key"][run_id],)))
     result.extra["overrides"] = overrides
     if out is not None:
         from sim.results.writers import write_run

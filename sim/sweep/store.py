@@ -136,6 +136,55 @@ class SweepStore:
         text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
         _atomic_write(self.root / "sweep.json", lambda p: p.write_text(text, encoding="utf-8"))
 
+    def grow(self, meta: dict[str, Any], design_columns: dict[str, list[Any]]) -> None:
+        """Replace design.parquet and sweep.json by a larger design whose first rows are the stored
+        ones (a sampled sweep given a larger *n*); the parts stay valid."""
+        import pyarrow.parquet as pq
+
+        old = self.design().to_pydict()
+        n = len(old["run_id"])
+        if any(design_columns[k][:n] != v for k, v in old.items()):
+            raise UsageError(f"{self.root}: the larger design does not begin with the stored one; refusing to grow it")
+        table = _table(design_columns, meta, ints=True)
+        _atomic_write(self.design_path, lambda p: pq.write_table(table, p))
+        text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
+        _atomic_write(self.root / "sweep.json", lambda p: p.write_text(text, encoding="utf-8"))
+
+    def drop_failed(self) -> int:
+        """Remove the failed rows from the parts (each part rewritten atomically, or removed when
+        nothing is left), so that the next execution runs them again; returns how many."""
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        dropped = 0
+        for path in self.part_files():
+            table = self._read_part(path)
+            ok = pc.equal(table.column("status"), "ok")
+            keep = table.filter(pc.fill_null(ok, False))
+            if keep.num_rows == table.num_rows:
+                continue
+            dropped += table.num_rows - keep.num_rows
+            if keep.num_rows:
+                _atomic_write(path, lambda p, keep=keep: pq.write_table(keep, p))
+            else:
+                path.unlink()
+        return dropped
+
+    def _read_part(self, path: Path, columns: list[str] | None = None):
+        """One part, or an error naming it and what to do (a part damaged or replaced)."""
+        advice = Problem(str(path), 0, "", f"move it out of parts/ and run `safehaven sweep resume {self.root}` "
+                                           f"to run its runs again")
+        try:
+            table = artefacts.parquet_table(path, columns=columns)
+        except InputError as exc:
+            raise InputError([*exc.problems, advice]) from None
+        need = {"run_id": "int64"} if columns == ["run_id"] else {"run_id": "int64", "status": "string"}
+        for name, kind in need.items():
+            if name not in table.column_names or str(table.schema.field(name).type) != kind:
+                raise InputError([Problem(str(path), 0, name, f"a result part needs a column '{name}' of {kind}"),
+                                  advice])
+        return table
+
     # -- reading ----------------------------------------------------------------------------
     def meta(self) -> dict[str, Any]:
         """The sweep's settings, from design.parquet, checked (:func:`check_meta`)."""
@@ -175,10 +224,7 @@ class SweepStore:
         """Run ids that have a row in a part."""
         done: set[int] = set()
         for p in self.part_files():
-            table = artefacts.parquet_table(p)
-            if "run_id" not in table.column_names:
-                raise InputError(Problem(str(p), 0, "", "a part without a run_id column"))
-            done.update(table.column("run_id").to_pylist())
+            done.update(self._read_part(p, ["run_id"]).column(0).to_pylist())
         return done
 
     def clean_temporary(self) -> None:
@@ -210,7 +256,7 @@ class SweepStore:
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        tables = [artefacts.parquet_table(p) for p in self.part_files()]
+        tables = [self._read_part(p) for p in self.part_files()]
         if not tables:
             return None
         table = pa.concat_tables(tables, promote_options="permissive")

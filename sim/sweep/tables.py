@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["bin_labels", "outcome_category", "outcome_table"]
+__all__ = ["bin_labels", "bin_text", "outcome_category", "outcome_table"]
 
 MAX_LEVELS = 10
 """A parameter with at most this many distinct values is tabulated per value, not binned."""
@@ -32,7 +32,21 @@ def bin_labels(values, log: bool, bins: int = 5):
         edges = np.logspace(np.log10(lo), np.log10(hi), bins + 1)
     else:
         edges = np.linspace(lo, hi, bins + 1)
-    return pd.cut(x, edges, include_lowest=True, duplicates="drop", precision=3)
+    return pd.cut(x, edges, include_lowest=True, duplicates="drop")
+
+
+def bin_text(label: Any) -> str:
+    """A bin as people read it: interval ends to 4 significant digits (``(0.117, 3.85]``), never the
+    float noise of the computed edges; a single value as it is."""
+    import pandas as pd
+
+    if isinstance(label, pd.Interval):
+        lo = "[" if label.closed in ("left", "both") else "("
+        hi = "]" if label.closed in ("right", "both") else ")"
+        return f"{lo}{label.left:.4g}, {label.right:.4g}{hi}"
+    if isinstance(label, float):
+        return f"{label:.6g}"
+    return str(label)
 
 
 def outcome_table(df, params: dict[str, dict[str, Any]], bins: int = 5):
@@ -54,7 +68,7 @@ def outcome_table(df, params: dict[str, dict[str, Any]], bins: int = 5):
         labels = bin_labels(df[path], info.get("log", False), bins)
         for label, idx in labels.groupby(labels, observed=True, sort=True).groups.items():
             c = cat.loc[idx].astype(str)
-            row = {"parameter": path + (f" [{info['unit']}]" if info.get("unit") else ""), "bin": str(label),
+            row = {"parameter": path + (f" [{info['unit']}]" if info.get("unit") else ""), "bin": bin_text(label),
                    "runs": len(idx)}
             row |= {k: float((c == k).mean()) for k in categories}
             rows.append(row)

@@ -20,7 +20,7 @@ from typing import Any
 
 from sim.paths import inside
 
-__all__ = ["DIE_ONCE_ENV", "Bundle", "ChunkJob", "run_chunk", "run_one"]
+__all__ = ["DIE_ONCE_ENV", "Bundle", "ChunkJob", "run_chunk", "run_one", "workers_ready"]
 
 DIE_ONCE_ENV = "SAFEHAVEN_SWEEP_TEST_DIE_ONCE"
 """Test hook: ``RUN_ID:FLAGFILE`` makes the worker process that is about to run RUN_ID exit at once
@@ -55,12 +55,19 @@ class ChunkJob:
     """A chunk of runs: ``runs`` is ((run_id, overrides), ...).
 
     ``die_once`` carries the coordinator's :data:`DIE_ONCE_ENV` (workers forked earlier, or on
-    another machine, do not see its environment)."""
+    another machine, do not see its environment). ``crn_replicates``, when set, is the sweep's
+    replicates under common random numbers: run *r* then draws from spawn key ``r % crn_replicates``
+    (its replicate) instead of *r*."""
 
     bundle: Bundle
     root_seed: int
     runs: tuple[tuple[int, tuple[str, ...]], ...]
     die_once: str | None = None
+    crn_replicates: int | None = None
+
+    def spawn_key(self, run_id: int) -> int:
+        """The spawn key of run *run_id*'s generator (the design's ``spawn_key`` column)."""
+        return run_id % self.crn_replicates if self.crn_replicates else run_id
 
 
 _lock = threading.Lock()
@@ -112,7 +119,7 @@ def _maybe_die(run_id: int, hook: str | None) -> None:
 
 
 def run_one(doc, root_seed: int, run_id: int, overrides: tuple[str, ...] | list[str],
-            die_once: str | None = None) -> dict[str, Any]:
+            die_once: str | None = None, spawn_key: int | None = None) -> dict[str, Any]:
     """Run one run of a sweep and return its row (status, error and metrics; never raises SimError)."""
     import numpy as np
 
@@ -125,7 +132,8 @@ def run_one(doc, root_seed: int, run_id: int, overrides: tuple[str, ...] | list[
     row: dict[str, Any] = {"run_id": run_id}
     try:
         loaded = scenario_from_document(doc, list(overrides))
-        result = simulate(loaded, np.random.SeedSequence(root_seed, spawn_key=(run_id,)))
+        key = run_id if spawn_key is None else spawn_key
+        result = simulate(loaded, np.random.SeedSequence(root_seed, spawn_key=(key,)))
     except InputError as exc:
         return row | {"status": "failed", "error_kind": "input", "error": str(exc)} | failed_row()
     except SimError as exc:
@@ -142,4 +150,10 @@ def run_one(doc, root_seed: int, run_id: int, overrides: tuple[str, ...] | list[
 def run_chunk(job: ChunkJob) -> list[dict[str, Any]]:
     """Run every run of *job*, in order; one row each."""
     doc = _document(job.bundle)
-    return [run_one(doc, job.root_seed, run_id, overrides, job.die_once) for run_id, overrides in job.runs]
+    return [run_one(doc, job.root_seed, run_id, overrides, job.die_once, job.spawn_key(run_id))
+            for run_id, overrides in job.runs]
+
+
+def workers_ready() -> bool:
+    """A task that does nothing: the coordinator's proof that worker processes start."""
+    return True
