@@ -25,9 +25,11 @@ def add_report_parsers(subparsers) -> None:
     r.add_argument("--json", action="store_true", help="print machine-readable output")
     r.set_defaults(handler=run_replay)
 
-    c = subparsers.add_parser("compare", help="two runs side by side: outcome, margins, where timelines part")
-    c.add_argument("a", type=Path, help="first run directory")
-    c.add_argument("b", type=Path, help="second run directory")
+    c = subparsers.add_parser("compare", help="two or more runs side by side: milestones, margins, "
+                                              "where the timelines part")
+    c.add_argument("runs", type=Path, nargs="+", metavar="DIR",
+                   help="run directories; the first is the reference the others are compared with")
+    c.add_argument("--html", type=Path, help="also write a self-contained HTML comparison with overlaid plots")
     c.add_argument("--json", action="store_true", help="print machine-readable output")
     c.set_defaults(handler=run_compare)
 
@@ -115,20 +117,30 @@ def render_state(console, state: dict, series_state) -> None:
 
 
 def run_compare(args) -> int:
-    """``safehaven compare A B``: 0 (a comparison is information, not a verdict)."""
+    """``safehaven compare A B [C …] [--html F]``: 0 (a comparison is information, not a verdict)."""
     from sim.compare import compare_runs, render_comparison
+    from sim.errors import UsageError
 
-    a, b = _record(args.a), _record(args.b)
-    labels = (str(args.a.name or args.a), str(args.b.name or args.b))
-    if labels[0] == labels[1]:
-        labels = ("A", "B")
-    cmp = compare_runs(a, b, labels)
+    if len(args.runs) < 2:
+        raise UsageError("compare needs at least two run directories")
+    records = [_record(path) for path in args.runs]
+    labels = [str(path.name or path) for path in args.runs]
+    if len(set(labels)) < len(labels):
+        labels = [chr(ord("A") + k) if k < 26 else f"run{k}" for k in range(len(labels))]
+    cmp = compare_runs(*records, labels=labels)
+    if args.html is not None:
+        from sim.report.compare_html import write_comparison
+
+        write_comparison(records, cmp, args.html)
     if args.json:
         print(json.dumps(cmp, indent=2))
     else:
         console = _console()
-        console.print(f"A = {args.a}\nB = {args.b}", markup=False)
+        for label, path in zip(labels, args.runs, strict=True):
+            console.print(f"{label} = {path}", markup=False)
         render_comparison(console, cmp)
+        if args.html is not None:
+            console.print(f"comparison: {args.html}", markup=False)
     return EXIT_OK
 
 

@@ -12,11 +12,12 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from sim.report.formats import margin_text
 from sim.units import time_text
 
-__all__ = ["render_html", "write_report"]
+__all__ = ["CSS", "embedded_png", "html_table", "render_html", "write_report"]
 
-_CSS = """
+CSS = """
 body{font-family:system-ui,-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:2em auto;max-width:1200px;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em;border-bottom:1px solid #ccc}
 table{border-collapse:collapse;margin:.5em 0;font-size:.9em}
@@ -40,7 +41,8 @@ def _kpa(x) -> str:
     return "-" if x is None or isinstance(x, str) else f"{float(x) / 1000:.2f}"
 
 
-def _table(headers: list[str], rows: list[list[Any]], numeric: set[int] = frozenset()) -> str:
+def html_table(headers: list[str], rows: list[list[Any]], numeric: set[int] = frozenset()) -> str:
+    """A table of escaped cells (columns in *numeric* right-aligned)."""
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
     body = []
     for row in rows:
@@ -61,7 +63,8 @@ class _Raw:
         self.html = markup
 
 
-def _img(path: Path, alt: str) -> str:
+def embedded_png(path: Path, alt: str) -> str:
+    """An ``<img>`` carrying the PNG at *path* inside the page (base64)."""
     data = base64.b64encode(Path(path).read_bytes()).decode("ascii")
     return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
 
@@ -70,7 +73,7 @@ def render_html(record, images: dict[str, Path], at: float | None = None) -> str
     """The report page for a run record and its PNG plots (``{caption: path}``)."""
     s = record.summary
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_e(s.get('scenario'))}"
-             f" — Safehaven report</title><style>{_CSS}</style></head><body>"]
+             f" — Safehaven report</title><style>{CSS}</style></head><body>"]
     parts.append(f"<h1>{_e(s.get('scenario'))}</h1>")
     overrides = (getattr(record, "manifest", {}) or {}).get("overrides") or []
     checks_ok = s.get("checks_passed")
@@ -82,43 +85,44 @@ def render_html(record, images: dict[str, Path], at: float | None = None) -> str
     ]
     if s.get("message"):
         info.append(["message", s["message"]])
-    parts.append("<h2>Run</h2>" + _table(["", ""], info))
+    parts.append("<h2>Run</h2>" + html_table(["", ""], info))
     if s.get("checks"):
         rows = []
         for c in s["checks"]:
             mark = _Raw('<span class="pass">pass</span>' if c["passed"] else '<span class="fail">FAIL</span>')
-            rows.append([c["check"], c["expect"], mark, "-" if c["margin"] is None else c["margin"], c["detail"]])
-        parts.append("<h2>Checks</h2>" + _table(["check", "expects", "result", "margin (SI)", "detail"], rows, {3}))
+            rows.append([c["check"], c["expect"], mark, margin_text(c), c["detail"]])
+        parts.append("<h2>Checks</h2><p class=\"muted\">margin: time to spare (HH:MM:SS), or pressure above the "
+                     "limit</p>" + html_table(["check", "expects", "result", "margin", "detail"], rows, {3}))
     rows = [[n, _kpa(c.get("p_start_Pa")), _kpa(c.get("p_min_Pa")), _t(c.get("p_min_t_s")), _kpa(c.get("p_end_Pa")),
              _t(c.get("reserve_floor_t_s")) if c.get("reserve_floor_t_s") is not None else "not reached"]
             for n, c in s.get("compartments", {}).items()]
-    parts.append("<h2>Compartments</h2>" + _table(
+    parts.append("<h2>Compartments</h2>" + html_table(
         ["compartment", "start [kPa]", "minimum [kPa]", "minimum at", "end [kPa]", "reserve floor crossed"],
         rows, {1, 2, 3, 4, 5}))
     if s.get("crew"):
         rows = [[cid, c.get("location"), c.get("worst_status"), _t(c.get("sheltered_s")),
                  _kpa(c.get("min_ppO2_Pa")), _kpa(c.get("min_p_Pa"))] for cid, c in s["crew"].items()]
-        parts.append("<h2>Crew</h2>" + _table(
+        parts.append("<h2>Crew</h2>" + html_table(
             ["crew", "ended in", "worst status", "sheltered at", "min ppO2 [kPa]", "min p [kPa]"], rows, {3, 4, 5}))
     if s.get("leaks"):
         rows = [[lid, lk.get("at"), _t(lk.get("started_s")), lk.get("cda_m2"), lk.get("leaked_kg"),
                  _t(lk.get("repaired_s")) if "repaired_s" in lk else "-"] for lid, lk in s["leaks"].items()]
-        parts.append("<h2>Leaks</h2>" + _table(["leak", "at", "started", "CdA [m²]", "leaked [kg]", "repaired"],
+        parts.append("<h2>Leaks</h2>" + html_table(["leak", "at", "started", "CdA [m²]", "leaked [kg]", "repaired"],
                                               rows, {2, 3, 4, 5}))
     gas = s.get("gas", {})
     if gas:
         rows = [["leaked overboard", gas.get("leaked_kg")]]
         rows += [[f"{sid} used", sup.get("used_kg")] for sid, sup in gas.get("supplies", {}).items()]
-        parts.append("<h2>Gas</h2>" + _table(["", "kg"], rows, {1}))
+        parts.append("<h2>Gas</h2>" + html_table(["", "kg"], rows, {1}))
     parts.append("<h2>Plots</h2>")
     for caption, path in images.items():
-        parts.append(f"<figure>{_img(path, caption)}<figcaption class=\"muted\">{_e(caption)}</figcaption></figure>")
+        parts.append(f"<figure>{embedded_png(path, caption)}<figcaption class=\"muted\">{_e(caption)}</figcaption></figure>")
     rows = []
     for e in record.events:
         details = ", ".join(f"{k}={v}" for k, v in e.items() if k not in ("t", "kind"))
         rows.append([_t(e["t"]), f"{float(e['t']):g}", e["kind"], details])
     parts.append(f"<h2>Event timeline</h2><p class=\"muted\">{len(rows)} events, as in events.jsonl</p>"
-                 + _table(["time", "t [s]", "event", "details"], rows, {0, 1}))
+                 + html_table(["time", "t [s]", "event", "details"], rows, {0, 1}))
     parts.append("</body></html>\n")
     return "".join(parts)
 
@@ -154,7 +158,7 @@ def write_report(run_dir: str | Path, html_path: str | Path, png_dir: str | Path
         *html_path*.
     """
     from sim.report.plots import draw_station, plot_crew_activity, plot_series
-    from sim.results.reader import read_run, state_at
+    from sim.results.reader import initial_hatch_states, read_run, state_at
     from sim.units import format_duration
 
     record = read_run(run_dir)
@@ -172,9 +176,16 @@ def write_report(run_dir: str | Path, html_path: str | Path, png_dir: str | Path
             limits = {"reserve_floor": lim.reserve_floor, "ppO2_min": lim.ppO2_min, "ppCO2_max": lim.ppCO2_max}
         elif "reserve_floor_Pa" in record.summary.get("station", {}):
             limits = {"reserve_floor": record.summary["station"]["reserve_floor_Pa"]}
+        crew_start = hatches = valves = None
+        if loaded is not None:
+            crew_start = {m.id: m.at for m in loaded.scenario.crew}
+            hatches, valves = initial_hatch_states(loaded)
         if len(record.series.t):
-            images["Total pressure, ppO2 and ppCO2 per compartment, with events and the station's limits"] = \
-                plot_series(record.series, out_dir / "series.png", record.events, limits, record.summary.get("scenario"))
+            images["The run on one time axis: events (which hatch, leak, alarm), total pressure, the pressure "
+                   "change since the start, ppO2, ppCO2, Treserve, where each crew member was and each "
+                   "hatch that was closed"] = \
+                plot_series(record.series, out_dir / "series.png", record.events, limits, record.summary.get("scenario"),
+                            crew_start=crew_start, hatches=hatches, valves=valves)
         if loaded is not None and len(record.series.t):
             t = _report_time(record) if at is None else float(at)
             st = state_at(record, t, loaded)

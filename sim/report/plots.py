@@ -1,8 +1,12 @@
-"""Plots of a run with matplotlib: series against time, the station graph, a crew-activity chart.
+"""Plots of runs with matplotlib: the story of a run, runs overlaid, the station graph, crew activity.
 
 Every function draws into a new figure with the Agg backend (chosen inside the function, so
-importing this module changes nothing) and writes a PNG. Times are shown in hours or minutes,
-pressures in kPa; axes carry their units.
+importing this module changes nothing) and writes a PNG. Time axes read HH:MM since the start
+(the tables' HH:MM:SS), pressures kPa or Pa; every axis carries its unit. Colours come from
+:mod:`sim.report.palette` (one colour per meaning in every report), and every name from a user's
+file is drawn literally (:func:`sim.text.literal_figure`: a ``$`` is not mathtext). What the lanes
+and markers draw is computed by :func:`crew_locations`, :func:`hatch_intervals` and :func:`event_marks` from the
+events alone, so tests can hold it against the run.
 """
 
 from __future__ import annotations
@@ -13,21 +17,24 @@ from typing import Any
 
 import numpy as np
 
+from sim.report.palette import (
+    COMPARTMENT_COLOURS,
+    CREW_COLOURS,
+    MEANING,
+    RUN_STYLES,
+    activity_colour,
+    colours_for,
+)
 from sim.text import literal_figure
 
-__all__ = ["draw_station", "plot_crew_activity", "plot_series", "station_layout"]
+__all__ = ["crew_intervals", "crew_locations", "draw_station", "event_marks", "hatch_intervals", "hhmm_axis",
+           "plot_crew_activity", "plot_overlay", "plot_series", "station_layout"]
 
-_EVENT_STYLE = {
-    "leak_start": ("tab:red", "leak starts or changes"),
-    "leak_change": ("tab:red", "leak starts or changes"),
-    "repair_done": ("tab:green", "repair done"),
-    "hatch": ("tab:blue", "hatch opened/closed"),
-    "valve": ("tab:cyan", "valve opened/closed"),
-    "alarm": ("goldenrod", "alarm"),
-    "sheltered": ("tab:purple", "crew sheltered"),
-}
 _MAX_LINES = 8
 """Compartments drawn as their own lines; the rest appear as one grey envelope."""
+
+_TICK_STEPS = (60, 120, 300, 600, 900, 1800, 3600, 7200, 10800, 14400, 21600, 43200, 86400, 172800, 604800)
+"""Candidate spacings of the time ticks [s]: the smallest giving at most 10 ticks is used."""
 
 
 def _pyplot():
@@ -39,11 +46,23 @@ def _pyplot():
     return plt
 
 
-def _time_axis(t: np.ndarray) -> tuple[np.ndarray, str]:
-    span = float(t[-1] - t[0]) if len(t) else 0.0
-    if span > 3 * 3600:
-        return t / 3600.0, "time [h]"
-    return t / 60.0, "time [min]"
+def _hhmm(seconds: float) -> str:
+    total = int(round(seconds / 60.0))
+    sign = "-" if total < 0 else ""
+    total = abs(total)
+    return f"{sign}{total // 60:02d}:{total % 60:02d}"
+
+
+def hhmm_axis(ax, t_end: float, label: bool = True) -> None:
+    """Label *ax*'s x axis (data in [s] since the run start) as HH:MM, ticks at round intervals."""
+    from matplotlib.ticker import FuncFormatter, MultipleLocator
+
+    span = max(float(t_end), 60.0)
+    step = next((s for s in _TICK_STEPS if span / s <= 10), _TICK_STEPS[-1])
+    ax.xaxis.set_major_locator(MultipleLocator(step))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda x, _pos: _hhmm(x)))
+    if label:
+        ax.set_xlabel("time since the start [HH:MM]")
 
 
 def _groups(series) -> list[list[int]]:
@@ -68,22 +87,193 @@ def _group_label(series, group: list[int], limit: int = 3) -> str:
     return f"{', '.join(names[:limit])} (+{len(names) - limit} more)"
 
 
+def _swing(series, i: int) -> float:
+    """How much compartment *i* moved, relative to the station's own scales (dimensionless)."""
+    return float(np.ptp(series.p[:, i]) / 100.0 + np.ptp(series.pp[:, i, 1]) / 100.0 + np.ptp(series.pp[:, i, 2]) / 10.0)
+
+
 def _pick(series, limit: int = _MAX_LINES) -> tuple[list[list[int]], list[int]]:
     """Groups of compartments drawn as lines (those that changed most) and the rest."""
     groups = _groups(series)
     if len(groups) <= limit or not len(series.t):
         return groups, []
-    swing = [float(np.ptp(series.p[:, g[0]]) + np.ptp(series.pp[:, g[0], 1]) + 10 * np.ptp(series.pp[:, g[0], 2]))
-             for g in groups]
+    swing = [_swing(series, g[0]) for g in groups]
     order = sorted(range(len(groups)), key=lambda k: -swing[k])
     keep = sorted(order[:limit])
     rest = [i for k in order[limit:] for i in groups[k]]
     return [groups[k] for k in keep], sorted(rest)
 
 
+# -- what the events say, as intervals and marks (the data the lanes and markers draw) ----------
+def crew_locations(events: list[dict], start: Mapping[str, str], end: float) -> dict[str, list[tuple[float, float, str]]]:
+    """Where each crew member was, from the ``move`` events: {crew id: [(t0 [s], t1 [s], place)]}.
+
+    A ``move`` event is the arrival in ``to`` (through ``via``); *start* gives where each member
+    was at t = 0; the last interval runs to *end* [s]. Consecutive intervals in one place merge.
+    """
+    where = dict(start)
+    since = {c: 0.0 for c in where}
+    out: dict[str, list[tuple[float, float, str]]] = {c: [] for c in where}
+    for e in events:
+        if e.get("kind") != "move" or not isinstance(e.get("crew"), str) or e.get("to") is None:
+            continue
+        c, t = e["crew"], float(e["t"])
+        if c in where and where[c] != e["to"]:
+            if t > since[c]:
+                out[c].append((since[c], t, where[c]))
+            since[c] = t
+        elif c not in where:
+            out[c], since[c] = [], t
+        where[c] = e["to"]
+    for c, place in where.items():
+        if place is not None and end > since[c]:
+            out[c].append((since[c], float(end), place))
+    return out
+
+
+def hatch_intervals(events: list[dict], hatches: Mapping[str, bool], valves: Mapping[str, bool],
+                    end: float) -> dict[str, list[tuple[float, float, bool, bool]]]:
+    """Each hatch's state over time: {hatch: [(t0 [s], t1 [s], hatch open, valve open)]}.
+
+    Only hatches that changed during the run, or were closed at some point, are listed (an
+    always-open hatch is the normal state and would only crowd the lanes).
+    """
+    state = {h: [bool(hatches.get(h, True)), bool(valves.get(h, False))] for h in dict.fromkeys([*hatches, *valves])}
+    since = {h: 0.0 for h in state}
+    out: dict[str, list[tuple[float, float, bool, bool]]] = {h: [] for h in state}
+    for e in events:
+        if e.get("kind") not in ("hatch", "valve") or e.get("hatch") is None:
+            continue
+        h, t = e["hatch"], float(e["t"])
+        if h not in state:
+            state[h], since[h], out[h] = [True, False], 0.0, []
+        new = list(state[h])
+        new[0 if e["kind"] == "hatch" else 1] = e.get("state") == "open"
+        if new != state[h]:
+            if t > since[h]:
+                out[h].append((since[h], t, state[h][0], state[h][1]))
+            state[h], since[h] = new, t
+    for h, (hopen, vopen) in state.items():
+        if end > since[h]:
+            out[h].append((since[h], float(end), hopen, vopen))
+    return {h: v for h, v in out.items() if len(v) > 1 or any(not hopen for _, _, hopen, _ in v)}
+
+
+_MARKED = ("hatch", "valve", "leak_start", "leak_change", "repair_start", "repair_done", "sheltered", "alarm",
+           "measure", "reserve_floor", "hazard", "inject", "procedure_start", "trapped")
+
+
+def event_marks(events: list[dict]) -> list[tuple[float, str, str]]:
+    """The events a plot marks, each as (t [s], label, meaning) — the label says which hatch, leak, alarm."""
+    marks = []
+    for e in events:
+        kind = e.get("kind")
+        if kind not in _MARKED:
+            continue
+        t = float(e["t"])
+        if kind == "hatch":
+            meaning = "hatch_closed" if e.get("state") == "closed" else "procedure"
+            marks.append((t, f"{e.get('hatch')} {e.get('state')}", meaning))
+        elif kind == "valve":
+            marks.append((t, f"{e.get('hatch')} valve {e.get('state')}", "valve_open"))
+        elif kind == "leak_start":
+            marks.append((t, f"leak {e.get('leak')} in {e.get('at')}", "leak"))
+        elif kind == "leak_change":
+            marks.append((t, f"leak {e.get('leak')} {e.get('cause') or 'changes'}", "leak"))
+        elif kind == "repair_start":
+            marks.append((t, f"repair of {e.get('leak')} starts", "repair"))
+        elif kind == "repair_done":
+            verdict = "done" if e.get("success") else "failed"
+            marks.append((t, f"repair of {e.get('leak')} {verdict}", "repair"))
+        elif kind == "sheltered":
+            marks.append((t, f"sealed in {e.get('vehicle')}", "shelter"))
+        elif kind == "alarm":
+            marks.append((t, f"alarm {e.get('alarm')}", "alarm"))
+        elif kind == "measure":
+            marks.append((t, f"{e.get('by') or 'crew'} measures {e.get('of')}", "measure"))
+        elif kind == "reserve_floor":
+            marks.append((t, f"{e.get('at') or e.get('compartment') or ''} below reserve floor".strip(), "limit"))
+        elif kind == "procedure_start":
+            marks.append((t, f"procedure {e.get('name') or e.get('procedure')}", "procedure"))
+        else:
+            who = e.get("crew")
+            who = ", ".join(who) if isinstance(who, list) else who
+            marks.append((t, f"{kind} {who or ''}".strip(), "alarm"))
+    return marks
+
+
+def _label_rows(marks: list[tuple[float, str, str]], t_end: float, width_chars: int = 150) -> list[int]:
+    """A row for each mark's label so that labels in one row do not overlap (greedy, left to right)."""
+    per_char = max(t_end, 1.0) / width_chars
+    row_end: list[float] = []
+    rows = []
+    for t, label, _ in marks:
+        for r, end in enumerate(row_end):
+            if t >= end:
+                row_end[r] = t + (len(label) + 2) * per_char
+                rows.append(r)
+                break
+        else:
+            row_end.append(t + (len(label) + 2) * per_char)
+            rows.append(len(row_end) - 1)
+    return rows
+
+
+def _draw_marks(axes, strip, marks, t_end: float) -> None:
+    """Vertical lines through *axes* and labels, in rows, on the *strip* axis above them."""
+    rows = _label_rows(marks, t_end)
+    n_rows = max(rows, default=0) + 1
+    for (t, label, meaning), row in zip(marks, rows, strict=True):
+        colour = MEANING.get(meaning, MEANING["other"])
+        for ax in axes:
+            ax.axvline(t, color=colour, ls=":", lw=1.1, alpha=0.9, zorder=1)
+        strip.plot([t, t], [0, n_rows - row - 0.25], color=colour, lw=0.8, ls=":")
+        strip.text(t, n_rows - row - 0.5, " " + label, color=colour, fontsize=7.5, va="center",
+                   ha="left", clip_on=False)
+    strip.set_ylim(0, n_rows)
+    strip.set_yticks([])
+    for side in ("top", "right", "left"):
+        strip.spines[side].set_visible(False)
+    strip.set_ylabel("events", rotation=0, ha="right", va="center", fontsize=8)
+
+
+def _limit_line(ax, value: float | None, label: str, data_lo: float, data_hi: float) -> str | None:
+    """Draw a limit [kPa] when it lies near the data; otherwise return a note saying where it is."""
+    if value is None:
+        return None
+    span = max(data_hi - data_lo, 1e-9)
+    if data_lo - 0.5 * span <= value <= data_hi + 0.5 * span:
+        ax.axhline(value, color=MEANING["limit"], ls="--", lw=1.0, label=label)
+        return None
+    where = "below" if value < data_lo else "above"
+    return f"{label}: {value:.2f} kPa, {where} this axis"
+
+
+def _lanes(ax, rows: list[tuple[str, list[tuple[float, float, str, str]]]], t_end: float) -> None:
+    """Horizontal lanes: each row a list of (t0, t1, colour, text) segments."""
+    for k, (name, segments) in enumerate(rows):
+        for t0, t1, colour, text in segments:
+            ax.barh(k, t1 - t0, left=t0, height=0.7, color=colour, edgecolor="white", lw=0.5)
+            if text and (t1 - t0) > t_end * 0.012 * max(len(text), 3):
+                ax.text((t0 + t1) / 2, k, text, ha="center", va="center", fontsize=7, color="white",
+                        fontweight="bold", clip_on=True)
+    ax.set_yticks(range(len(rows)), [name for name, _ in rows], fontsize=8)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.grid(axis="x", alpha=0.3)
+
+
 def plot_series(series, png_path: str | Path, events: list[dict] | None = None,
-                limits: Mapping[str, float] | None = None, title: str | None = None) -> Path:
-    """Total pressure, ppO2 and ppCO2 against time per compartment, with events and limits.
+                limits: Mapping[str, float] | None = None, title: str | None = None,
+                crew_start: Mapping[str, str] | None = None, hatches: Mapping[str, bool] | None = None,
+                valves: Mapping[str, bool] | None = None) -> Path:
+    """The story of a run in one figure, every panel on one HH:MM time axis.
+
+    From the top: the events (labelled: which hatch, leak, alarm); total pressure [kPa]; the
+    pressure change since the start [Pa] (what a 0.1 kPa event looks like); ppO2 and ppCO2 [kPa];
+    the model's Treserve [h] when the series has it; lanes for where each crew member was and for
+    each hatch that was closed at some time (closed dark red, equalization valve open blue).
+    Colours come from :mod:`sim.report.palette`: a compartment or crew member has the same colour
+    in every report.
 
     Parameters
     ----------
@@ -92,10 +282,15 @@ def plot_series(series, png_path: str | Path, events: list[dict] | None = None,
     png_path : path
         PNG file to write.
     events : list of dict, optional
-        Events to mark as vertical lines (leaks, hatches, valves, alarms, repairs, shelter).
+        The run's events (marks, lanes).
     limits : mapping, optional
-        ``reserve_floor``, ``ppO2_min``, ``ppCO2_max`` [Pa], drawn as dashed horizontal lines.
+        ``reserve_floor``, ``ppO2_min``, ``ppCO2_max`` [Pa], drawn as dashed lines when near the
+        data (otherwise named in the legend with their value).
     title : str, optional
+    crew_start : mapping, optional
+        Crew id -> compartment at t = 0 (for the crew lanes).
+    hatches, valves : mapping, optional
+        Hatch id -> open at t = 0 (for the hatch lanes).
 
     Returns
     -------
@@ -103,59 +298,231 @@ def plot_series(series, png_path: str | Path, events: list[dict] | None = None,
         *png_path*.
     """
     plt = _pyplot()
+    events = list(events or [])
     limits = dict(limits or {})
-    x, xlabel = _time_axis(series.t)
+    t = series.t
+    t_end = float(t[-1]) if len(t) else 0.0
     shown, others = _pick(series)
-    fig, axes = plt.subplots(3, 1, figsize=(11, 9.5), sharex=True, constrained_layout=True)
-    panels = (
-        (series.p, "total pressure [kPa]", "reserve_floor", "reserve floor"),
-        (series.pp[:, :, 1], "ppO$_2$ [kPa]", "ppO2_min", "ppO$_2$ minimum"),
-        (series.pp[:, :, 2], "ppCO$_2$ [kPa]", "ppCO2_max", "ppCO$_2$ maximum"),
-    )
-    colors = plt.get_cmap("Dark2")
-    for ax, (data, ylabel, limit_key, limit_label) in zip(axes, panels, strict=True):
+    locations = crew_locations(events, crew_start or {}, t_end) if crew_start is not None else {}
+    locations = {c: v for c, v in locations.items() if v}
+    # colours for what is drawn (the lines and the places crew went), distinct within the figure
+    drawn = [series.names[g[0]] for g in shown] + [place for v in locations.values() for _, _, place in v]
+    colour = colours_for(drawn, COMPARTMENT_COLOURS)
+    lanes_h = hatch_intervals(events, hatches or {}, valves or {}, t_end) if hatches is not None else {}
+    treserve = getattr(series, "treserve", None)
+    station_treserve = getattr(series, "station_treserve", None)
+    marks = event_marks(events)
+    n_rows = max(_label_rows(marks, t_end), default=0) + 1 if marks else 1
+    panels = ["p", "dp", "o2", "co2"] + (["treserve"] if station_treserve is not None else [])
+    heights = [0.28 * n_rows + 0.3] + [2.2] * len(panels)
+    if locations:
+        panels.append("crew")
+        heights.append(0.32 * len(locations) + 0.4)
+    if lanes_h:
+        panels.append("hatches")
+        heights.append(0.32 * len(lanes_h) + 0.4)
+    fig, axes = plt.subplots(len(heights), 1, figsize=(12.5, sum(heights) + 1.4), sharex=True,
+                             gridspec_kw={"height_ratios": heights}, constrained_layout=True)
+    strip, axes = axes[0], list(axes[1:])
+    ax_of = dict(zip(panels, axes, strict=True))
+    p0 = series.p[0] if len(t) else np.zeros(len(series.names))
+
+    def lines(ax, data, scale):
         if others:
-            ax.fill_between(x, data[:, others].min(axis=1) / 1000, data[:, others].max(axis=1) / 1000,
-                            color="0.8", label=f"{len(others)} other compartments (range)")
-        for k, group in enumerate(shown):
-            ax.plot(x, data[:, group[0]] / 1000, color=colors(k % 8), lw=1.8, label=_group_label(series, group))
-        if limit_key in limits and limits[limit_key] is not None:
-            ax.axhline(limits[limit_key] / 1000, color="k", ls="--", lw=1.0, label=limit_label)
-        ax.set_ylabel(ylabel)
+            ax.fill_between(t, data[:, others].min(axis=1) / scale, data[:, others].max(axis=1) / scale,
+                            color="0.85", label=f"{len(others)} other compartments (range)")
+        for group in shown:
+            ax.plot(t, data[:, group[0]] / scale, color=colour[series.names[group[0]]], lw=1.7,
+                    label=_group_label(series, group))
+
+    notes = []
+    ax = ax_of["p"]
+    lines(ax, series.p, 1000.0)
+    if len(t):
+        note = _limit_line(ax, None if limits.get("reserve_floor") is None else limits["reserve_floor"] / 1000,
+                           "reserve floor", float(series.p.min()) / 1000, float(series.p.max()) / 1000)
+        notes.append(note)
+    ax.set_ylabel("total pressure\n[kPa]")
+    ax = ax_of["dp"]
+    dp = series.p - p0
+    lines(ax, dp, 1.0)
+    ax.axhline(0.0, color="0.5", lw=0.6)
+    ax.set_ylabel("change since\nthe start [Pa]")
+    for key, index, label, limit_key in (("o2", 1, "ppO$_2$", "ppO2_min"), ("co2", 2, "ppCO$_2$", "ppCO2_max")):
+        ax = ax_of[key]
+        lines(ax, series.pp[:, :, index], 1000.0)
+        if len(t) and limits.get(limit_key) is not None:
+            data = series.pp[:, :, index] / 1000
+            notes.append(_limit_line(ax, limits[limit_key] / 1000,
+                                     f"{label} {'minimum' if key == 'o2' else 'maximum'}",
+                                     float(data.min()), float(data.max())))
+        ax.set_ylabel(f"{label}\n[kPa]")
+    if "treserve" in ax_of:
+        ax = ax_of["treserve"]
+        hours = np.where(np.isfinite(station_treserve), station_treserve, np.nan) / 3600.0
+        ax.plot(t, hours, color="k", lw=1.8, label="station (model truth)")
+        if treserve is not None:
+            for group in shown:
+                i = group[0]
+                col = treserve[:, i] / 3600.0
+                if np.isfinite(col).any() and not np.allclose(col, hours, equal_nan=True):
+                    ax.plot(t, col, color=colour[series.names[i]], lw=1.0, alpha=0.8)
+        if np.isfinite(hours).any():
+            ax.set_yscale("log")
+        if limits.get("reserve_floor") is not None:
+            pass
+        ax.set_ylabel("Treserve\n[h]")
+    for ax in axes[: len(panels) - (1 if locations else 0) - (1 if lanes_h else 0)]:
         ax.grid(alpha=0.3)
-    seen = set()
-    for e in events or []:
-        style = _EVENT_STYLE.get(e.get("kind"))
-        if style is None:
-            continue
-        xe = x_of(e["t"], series.t)
-        for ax in axes:
-            ax.axvline(xe, color=style[0], ls=":", lw=1.2, alpha=0.9,
-                       label=style[1] if (ax is axes[0] and style[1] not in seen) else None)
-        seen.add(style[1])
-    axes[-1].set_xlabel(xlabel)
-    axes[0].legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
-    handles, labels = axes[1].get_legend_handles_labels()
-    extra = [(h, lab) for h, lab in zip(handles, labels, strict=True) if "minimum" in lab]
+    if locations:
+        rows = [(c, [(a, b, colour.get(place, MEANING["other"]), place) for a, b, place in v])
+                for c, v in sorted(locations.items())]
+        _lanes(ax_of["crew"], rows, t_end)
+        crew_colour = colours_for(locations, CREW_COLOURS)
+        for tick, (cid, _) in zip(ax_of["crew"].get_yticklabels(), rows, strict=True):
+            tick.set_color(crew_colour[cid])
+            tick.set_fontweight("bold")
+        ax_of["crew"].set_ylabel("crew\nwhere", rotation=0, ha="right", va="center", fontsize=8)
+    if lanes_h:
+        rows = []
+        for h, v in lanes_h.items():
+            segs = []
+            for a, b, hopen, vopen in v:
+                if hopen:
+                    segs.append((a, b, MEANING["hatch_open"], "open"))
+                else:
+                    segs.append((a, b, MEANING["valve_open"] if vopen else MEANING["hatch_closed"],
+                                 "closed, valve open" if vopen else "closed"))
+            rows.append((h, segs))
+        _lanes(ax_of["hatches"], rows, t_end)
+        ax_of["hatches"].set_ylabel("hatches", rotation=0, ha="right", va="center", fontsize=8)
+    _draw_marks(axes, strip, marks, t_end)
+    for ax in axes + [strip]:
+        ax.set_xlim(0, max(t_end, 1.0))
+    hhmm_axis(axes[-1], t_end)
+    handles, labels = ax_of["p"].get_legend_handles_labels()
+    extra = [n for n in notes if n]
     if extra:
-        axes[1].legend(*zip(*extra, strict=True), loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
-    handles, labels = axes[2].get_legend_handles_labels()
-    extra = [(h, lab) for h, lab in zip(handles, labels, strict=True) if "maximum" in lab]
-    if extra:
-        axes[2].legend(*zip(*extra, strict=True), loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False)
+        from matplotlib.lines import Line2D
+
+        handles += [Line2D([], [], color="none") for _ in extra]
+        labels += extra
+    ax_of["p"].legend(handles, labels, loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=7.5, frameon=False)
+    for key in ("o2", "co2"):
+        h, lab = ax_of[key].get_legend_handles_labels()
+        keep = [(a, b) for a, b in zip(h, lab, strict=True) if "minimum" in b or "maximum" in b]
+        if keep:
+            ax_of[key].legend(*zip(*keep, strict=True), loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=7.5,
+                              frameon=False)
+    if "treserve" in ax_of:
+        ax_of["treserve"].legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=7.5, frameon=False)
+    if lanes_h:
+        from matplotlib.patches import Patch
+
+        ax_of["hatches"].legend(handles=[Patch(color=MEANING["hatch_open"], label="hatch open"),
+                                         Patch(color=MEANING["hatch_closed"], label="hatch closed"),
+                                         Patch(color=MEANING["valve_open"], label="closed, valve open")],
+                                loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=7.5, frameon=False)
     if title:
         fig.suptitle(title)
     png_path = Path(png_path)
     literal_figure(fig)  # names from files are drawn as written, never parsed as mathtext
-    fig.savefig(png_path, dpi=110)
+    fig.savefig(png_path, dpi=100)
     plt.close(fig)
     return png_path
 
 
-def x_of(t: float, times: np.ndarray) -> float:
-    """An event time [s] in the units of :func:`_time_axis` for *times*."""
-    span = float(times[-1] - times[0]) if len(times) else 0.0
-    return t / 3600.0 if span > 3 * 3600 else t / 60.0
+def plot_overlay(records, labels: list[str], png_path: str | Path, shelters: list[dict | None] | None = None) -> Path:
+    """Several runs on one HH:MM axis: colour per compartment, line style per run.
+
+    Panels: the pressure change since the start [Pa] of the compartments that moved most in
+    any run; ppO2 and ppCO2 [kPa] in each run's shelter (or its most-changed compartment); the
+    station's model Treserve [h] when the series have it. Each run's shelter sealing and opening
+    are marked on the time axis in the run's line style.
+    """
+    plt = _pyplot()
+    t_end = max(float(r.series.t[-1]) for r in records if len(r.series.t))
+    names = list(dict.fromkeys(n for r in records for n in r.series.names))
+    swing: dict[str, float] = {}
+    for r in records:
+        for i, n in enumerate(r.series.names):
+            swing[n] = max(swing.get(n, 0.0), _swing(r.series, i))
+    # compartments that move together in every run (one zone) are one line, named after all
+    together: dict[str, list[str]] = {}
+    first = records[0].series
+    for group in _groups(first):
+        members = [first.names[i] for i in group]
+        for r in records[1:]:
+            idx = [r.series.names.index(m) for m in members if m in r.series.names]
+            if len(idx) != len(members) or not all(
+                    np.allclose(r.series.p[:, idx[0]], r.series.p[:, j], rtol=5e-4, atol=1.0) for j in idx):
+                members = members[:1]
+                break
+        together[members[0]] = members
+    for n in names:
+        if not any(n in v for v in together.values()):
+            together[n] = [n]
+    top = sorted(together, key=lambda n: -swing.get(n, 0.0))[:5]
+    shelter_places = [sh.get("compartment") for sh in (shelters or []) if sh and sh.get("compartment")]
+    colour = colours_for([*top, *shelter_places, *names[:1]], COMPARTMENT_COLOURS)
+
+    def name_of(lead: str) -> str:
+        members = together[lead]
+        text = ", ".join(members[:3]) + (f" (+{len(members) - 3} more)" if len(members) > 3 else "")
+        return text
+
+    has_tr = all(getattr(r.series, "station_treserve", None) is not None for r in records)
+    n = 3 + (1 if has_tr else 0)
+    fig, axes = plt.subplots(n, 1, figsize=(12.5, 2.6 * n + 1.0), sharex=True, constrained_layout=True)
+    shelters = shelters or [None] * len(records)
+    marked: dict[tuple[int, str], list[str]] = {}
+    for k, (r, label) in enumerate(zip(records, labels, strict=True)):
+        style = RUN_STYLES[k % len(RUN_STYLES)]
+        s = r.series
+        for name in top:
+            if name in s.names:
+                i = s.names.index(name)
+                axes[0].plot(s.t, s.p[:, i] - s.p[0, i], color=colour[name], ls=style, lw=1.5,
+                             label=f"{name_of(name)} ({label})")
+        sh = shelters[k]
+        where = sh.get("compartment") if sh else None
+        if where not in s.names:
+            where = top[0] if top[0] in s.names else s.names[0]
+        i = s.names.index(where)
+        axes[1].plot(s.t, s.pp[:, i, 1] / 1000, color=colour.get(where, MEANING["other"]), ls=style, lw=1.5,
+                     label=f"{where} ({label})")
+        axes[2].plot(s.t, s.pp[:, i, 2] / 1000, color=colour.get(where, MEANING["other"]), ls=style, lw=1.5,
+                     label=f"{where} ({label})")
+        if has_tr:
+            axes[3].plot(s.t, s.station_treserve / 3600.0, color="k", ls=style, lw=1.5,
+                         label=f"station ({label})")
+        if sh:
+            for key, text in (("sealed_s", "sealed"), ("opened_s", "opened")):
+                if sh.get(key) is not None:
+                    for ax in axes:
+                        ax.axvline(sh[key], color=MEANING["shelter"], ls=style, lw=1.0, alpha=0.8)
+                    marked.setdefault((round(float(sh[key])), text), []).append(label)
+    for (t_mark, text), who in marked.items():
+        axes[0].annotate(f"{text} ({', '.join(who)})", (t_mark, 1.0),
+                         xycoords=("data", "axes fraction"), rotation=90, va="top", ha="right", fontsize=7,
+                         color=MEANING["shelter"])
+    axes[0].set_ylabel("pressure change\nsince the start [Pa]")
+    axes[1].set_ylabel("ppO$_2$ in the\nshelter [kPa]")
+    axes[2].set_ylabel("ppCO$_2$ in the\nshelter [kPa]")
+    if has_tr:
+        axes[3].set_ylabel("Treserve [h]")
+        axes[3].set_yscale("log")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=7.5, frameon=False)
+        ax.set_xlim(0, t_end)
+    hhmm_axis(axes[-1], t_end)
+    fig.suptitle("Runs overlaid: colour is the compartment, line style the run")
+    png_path = Path(png_path)
+    literal_figure(fig)  # names from files are drawn as written, never parsed as mathtext
+    fig.savefig(png_path, dpi=100)
+    plt.close(fig)
+    return png_path
 
 
 # -- the station graph -----------------------------------------------------------------
@@ -269,6 +636,17 @@ def draw_station(station, png_path: str | Path, initial=None, state: Mapping[str
     Path
         *png_path*.
     """
+    fig = station_figure(station, initial, state, title, p_range)
+    png_path = Path(png_path)
+    literal_figure(fig)  # names from files are drawn as written, never parsed as mathtext
+    fig.savefig(png_path, dpi=100)
+    _pyplot().close(fig)
+    return png_path
+
+
+def station_figure(station, initial=None, state: Mapping[str, Any] | None = None, title: str | None = None,
+                   p_range: tuple[float, float] | None = None):
+    """The figure :func:`draw_station` saves (a matplotlib Figure; the caller closes it)."""
     plt = _pyplot()
     from matplotlib.lines import Line2D
 
@@ -292,7 +670,7 @@ def draw_station(station, png_path: str | Path, initial=None, state: Mapping[str
     xs = [p[0] for p in pos.values()]
     ys = [p[1] for p in pos.values()]
     width = max(8.0, 1.45 * (max(xs) - min(xs) + 2))
-    height = max(4.5, 0.72 * (max(ys) - min(ys) + 2) + 1.5)
+    height = max(4.5, 0.95 * (max(ys) - min(ys) + 2) + 1.5)
     fig, ax = plt.subplots(figsize=(width, height), constrained_layout=True)
     cmap = plt.get_cmap("RdYlGn")
     import matplotlib.colors as mcolors
@@ -304,9 +682,10 @@ def draw_station(station, png_path: str | Path, initial=None, state: Mapping[str
             ax.plot([x0, x1], [y0, y1], color="0.35", lw=3.0, zorder=1, solid_capstyle="round")
         else:
             valve = valve_open.get(hid, False) and station.hatches[hid].valve
-            ax.plot([x0, x1], [y0, y1], color="tab:orange" if valve else "tab:red", lw=2.2, ls=(0, (3, 2)), zorder=1)
+            col = MEANING["valve_open"] if valve else MEANING["hatch_closed"]
+            ax.plot([x0, x1], [y0, y1], color=col, lw=2.2, ls=(0, (3, 2)), zorder=1)
             xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
-            ax.plot([xm], [ym], marker="|", ms=18, mew=3.5, color="tab:orange" if valve else "tab:red", zorder=2)
+            ax.plot([xm], [ym], marker="|", ms=18, mew=3.5, color=col, zorder=2)
     crew_at: dict[str, list[str]] = {}
     for cid, m in state.get("crew", {}).items():
         if m.get("location"):
@@ -317,28 +696,32 @@ def draw_station(station, png_path: str | Path, initial=None, state: Mapping[str
         p = pressures.get(n)
         face = cmap(norm(p / 1000)) if p is not None else "white"
         ax.scatter([x], [y], s=520 if not is_vehicle else 460, marker="s" if is_vehicle else "o", c=[face],
-                   edgecolors="tab:red" if n in leak_at else "k", linewidths=3.0 if n in leak_at else 1.2, zorder=3)
-        label = n if p is None else f"{n}\n{p / 1000:.1f} kPa"
+                   edgecolors=MEANING["leak"] if n in leak_at else "k", linewidths=3.0 if n in leak_at else 1.2,
+                   zorder=3)
+        label = n if p is None else f"{n}\n{p / 1000:.2f} kPa"
         ax.annotate(label, (x, y), xytext=(0, -17), textcoords="offset points", ha="center", va="top",
-                    fontsize=8.5, zorder=5, bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.85})
+                    fontsize=8.5, zorder=5, gid="label",
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none", "alpha": 0.9})
         if n in crew_at:
             ax.annotate(", ".join(sorted(crew_at[n])), (x, y), xytext=(0, 15), textcoords="offset points",
-                        ha="center", va="bottom", fontsize=8.5, color="navy", fontweight="bold", zorder=5,
-                        bbox={"boxstyle": "round,pad=0.2", "fc": "lavender", "ec": "navy", "lw": 0.8})
+                        ha="center", va="bottom", fontsize=8.5, color=MEANING["crew_label"], fontweight="bold",
+                        zorder=5, gid="label",
+                        bbox={"boxstyle": "round,pad=0.2", "fc": "lavender", "ec": MEANING["crew_label"], "lw": 0.8})
     ax.set_xlim(min(xs) - 0.9, max(xs) + 0.9)
     ax.set_ylim(max(ys) + 0.9, min(ys) - 0.9)  # first row on top
     ax.axis("off")
     handles = [
         Line2D([], [], color="0.35", lw=3, label="hatch open"),
-        Line2D([], [], color="tab:red", lw=2.2, ls=(0, (3, 2)), label="hatch closed"),
-        Line2D([], [], color="tab:orange", lw=2.2, ls=(0, (3, 2)), label="hatch closed, valve open"),
+        Line2D([], [], color=MEANING["hatch_closed"], lw=2.2, ls=(0, (3, 2)), label="hatch closed"),
+        Line2D([], [], color=MEANING["valve_open"], lw=2.2, ls=(0, (3, 2)), label="hatch closed, valve open"),
         Line2D([], [], marker="o", ls="", mfc="white", mec="k", ms=10, label="module"),
         Line2D([], [], marker="s", ls="", mfc="white", mec="k", ms=10, label="docked vehicle"),
     ]
     if leak_at:
-        handles.append(Line2D([], [], marker="o", ls="", mfc="white", mec="tab:red", mew=3, ms=10, label="leak"))
+        handles.append(Line2D([], [], marker="o", ls="", mfc="white", mec=MEANING["leak"], mew=3, ms=10, label="leak"))
     if crew_at:
-        handles.append(Line2D([], [], marker="s", ls="", mfc="lavender", mec="navy", ms=10, label="crew"))
+        handles.append(Line2D([], [], marker="s", ls="", mfc="lavender", mec=MEANING["crew_label"], ms=10,
+                              label="crew"))
     ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(0.0, -0.01), ncol=len(handles), fontsize=8.5, frameon=False)
     if pressures:
         sm = plt.cm.ScalarMappable(norm=norm, cmap=cmap)
@@ -347,11 +730,8 @@ def draw_station(station, png_path: str | Path, initial=None, state: Mapping[str
     if "t" in state:
         heading += f" at {format_duration(state['t'])}"
     ax.set_title(heading)
-    png_path = Path(png_path)
     literal_figure(fig)  # names from files are drawn as written, never parsed as mathtext
-    fig.savefig(png_path, dpi=100)
-    plt.close(fig)
-    return png_path
+    return fig
 
 
 # -- crew activity ---------------------------------------------------------------------
@@ -383,36 +763,41 @@ def crew_intervals(events: list[dict]) -> dict[str, list[tuple[float, float, str
 
 
 def plot_crew_activity(events: list[dict], png_path: str | Path, title: str | None = None) -> Path | None:
-    """A Gantt chart of crew activity (who did what when); None when the run has no crew events."""
+    """A Gantt chart of crew activity (who did what when); None when the run has no crew events.
+
+    Activities are coloured by their first word with :data:`sim.report.palette.ACTIVITY` (the same
+    in every report); each crew member's name is in their own colour.
+    """
     intervals = crew_intervals(events)
     if not intervals:
         return None
     plt = _pyplot()
     end = max(e["t"] for e in events)
-    scale, unit = (3600.0, "h") if end > 3 * 3600 else (60.0, "min")
     kinds = sorted({_activity_class(w) for v in intervals.values() for _, _, w in v})
-    cmap = plt.get_cmap("tab10")
-    color = {k: cmap(i % 10) for i, k in enumerate(kinds)}
     crew = sorted(intervals)
-    fig, ax = plt.subplots(figsize=(11, 1.2 + 0.7 * len(crew)), constrained_layout=True)
+    crew_colour = colours_for(crew, CREW_COLOURS)
+    fig, ax = plt.subplots(figsize=(12.5, 1.4 + 0.55 * len(crew)), constrained_layout=True)
     for row, cid in enumerate(crew):
         for t0, t1, what in intervals[cid]:
-            ax.barh(row, max(t1 - t0, end * 0.002) / scale, left=t0 / scale, height=0.6,
-                    color=color[_activity_class(what)], edgecolor="k", lw=0.4)
-    ax.set_yticks(range(len(crew)), crew)
+            ax.barh(row, max(t1 - t0, end * 0.002), left=t0, height=0.6,
+                    color=activity_colour(what), edgecolor="k", lw=0.4)
+    ax.set_yticks(range(len(crew)), [c for c in crew])
+    for tick, cid in zip(ax.get_yticklabels(), crew, strict=True):
+        tick.set_color(crew_colour[cid])
+        tick.set_fontweight("bold")
     ax.invert_yaxis()
-    ax.set_xlim(0, end / scale)
-    ax.set_xlabel(f"time [{unit}]")
+    ax.set_xlim(0, end)
+    hhmm_axis(ax, end)
     ax.set_ylabel("crew member")
     ax.grid(axis="x", alpha=0.3)
     from matplotlib.patches import Patch
 
-    ax.legend(handles=[Patch(color=color[k], label=k) for k in kinds], loc="upper left",
+    ax.legend(handles=[Patch(color=activity_colour(k), label=k) for k in kinds], loc="upper left",
               bbox_to_anchor=(1.01, 1.0), fontsize=8, frameon=False)
     ax.set_title(title or "Crew activity")
     png_path = Path(png_path)
     literal_figure(fig)  # names from files are drawn as written, never parsed as mathtext
-    fig.savefig(png_path, dpi=110)
+    fig.savefig(png_path, dpi=100)
     plt.close(fig)
     return png_path
 

@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.tree import Tree
 
+from sim.report.formats import margin_text
 from sim.units import time_text
 
 __all__ = ["render_graph", "render_run"]
@@ -66,11 +67,11 @@ def render_run(console: Console, result, out: Path | None = None, max_events: in
         table = Table(title="Checks", title_justify="left")
         table.add_column("check")
         table.add_column("result")
-        table.add_column("margin", justify="right")
+        table.add_column("margin", justify="right")  # time to spare, or pressure above the limit
         table.add_column("detail")
         for c in s["checks"]:
             mark = "[green]pass[/green]" if c["passed"] else "[red]FAIL[/red]"
-            table.add_row(c["check"], mark, "-" if c["margin"] is None else str(c["margin"]), c["detail"])
+            table.add_row(c["check"], mark, margin_text(c), c["detail"])
         console.print(table)
     if out is not None:
         console.print(f"run directory: {out}")

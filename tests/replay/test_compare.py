@@ -31,7 +31,7 @@ def _close(got, want, path="") -> list[str]:
 
 
 def test_compare_matches_golden(iss_run, iss_variant):
-    cmp = compare_runs(read_run(iss_run), read_run(iss_variant), ("base", "what-if"))
+    cmp = compare_runs(read_run(iss_run), read_run(iss_variant), labels=("base", "what-if"))
     want = json.loads((GOLDEN / "compare-iss.json").read_text())
     assert _close(json.loads(json.dumps(cmp)), want) == []
     sys.path.insert(0, str(GOLDEN))
@@ -43,19 +43,29 @@ def test_compare_matches_golden(iss_run, iss_variant):
 
 
 def test_compare_story(iss_run, iss_variant):
-    cmp = compare_runs(read_run(iss_run), read_run(iss_variant))
-    d = cmp["divergence"]
-    assert d["t_s"] == 300.0 and d["a"]["kind"] == "leak_start" and d["fields"] == ["cda_m2"]
+    """The what-if is a bigger hole and the hatch closed 5 min later: the story parts at the hatch,
+    not at the hole's CdA at 00:05:00 (the amount the what-if itself changed)."""
+    a, b = read_run(iss_run), read_run(iss_variant)
+    cmp = compare_runs(a, b)
+    (d,) = cmp["divergence"]
+    assert not d["same_story"]
+    assert d["a"]["kind"] == "hatch" and d["a"]["t"] == 900.0 and d["b"]["t"] == 1200.0
+    assert d["fields"] == ["t"]
+    assert "leak_start.cda_m2" in d["amounts_differ"]
+    raw = first_divergence(a.events, b.events)  # the byte-level view still sees the CdA first
+    assert raw["t_s"] == 300.0 and raw["a"]["kind"] == "leak_start" and raw["fields"] == ["cda_m2"]
     assert cmp["runs"][1]["overrides"] == ["leaks.prk-hole.area=0.4 cm^2", "events.0.at=20 min"]
-    pa, pb, delta = cmp["compartments"]["prk"]["p_min_Pa"]
-    assert pb < pa and delta < 0
-    assert cmp["gas"]["leaked_kg"][1] > cmp["gas"]["leaked_kg"][0]
+    pa, pb = cmp["compartments"]["prk"]["p_min_Pa"]["values"]
+    assert pb < pa and cmp["compartments"]["prk"]["differs"]
+    leaked = next(m for m in cmp["milestones"] if m["key"] == "gas.leaked_kg")
+    assert leaked["values"][1] > leaked["values"][0] and leaked["deltas"][1].endswith(" kg")
 
 
 def test_compare_same_run_has_no_divergence(two_run, capsys):
     a = read_run(two_run)
     assert first_divergence(a.events, a.events) is None
     assert main(["compare", str(two_run), str(two_run)]) == 0
-    assert "Timelines: identical" in capsys.readouterr().out
+    assert "Timelines of A and B: the same events in the same order at the same times." in capsys.readouterr().out
     assert main(["compare", str(two_run), str(two_run), "--json"]) == 0
-    assert json.loads(capsys.readouterr().out)["divergence"] is None
+    assert json.loads(capsys.readouterr().out)["divergence"] == [
+        {"label": "B", "same_story": True, "amounts_differ": []}]

@@ -39,7 +39,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         a = read_run(make_run(Path(tmp), "a", ISS))
         b = read_run(make_run(Path(tmp), "b", ISS, VARIANT))
-        cmp = compare_runs(a, b, ("base", "what-if"))
+        cmp = compare_runs(a, b, labels=("base", "what-if"))
     (HERE / "compare-iss.json").write_text(json.dumps(cmp, indent=2) + "\n", encoding="utf-8")
     (HERE / "compare-iss.txt").write_text(render_text(cmp), encoding="utf-8")
     print(f"wrote {HERE / 'compare-iss.json'} and {HERE / 'compare-iss.txt'}")
