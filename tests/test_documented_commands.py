@@ -144,6 +144,8 @@ def _shrunk(words: list[str]) -> list[str]:
 
 def _command(document: Path, line: int, text: str) -> Command | None:
     """The safehaven command of one shown line, or None when the line runs none."""
+    if not re.search(r"(^|&&|;)\s*safehaven\s", text):
+        return None  # not a command line (a file tree, output, another tool)
     try:
         words = shlex.split(text, comments=True)
     except ValueError as exc:
