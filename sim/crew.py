@@ -56,6 +56,8 @@ class CrewMember:
     status: str = ABLE
     worst_status: str = ABLE
     activity: str = "idle"
+    trapped_to: str | None = None  # where they are going while no open path leads there
+    waiting_at: str | None = None  # the hatch they wait on to equalize before opening it
     responded: bool = False
     sheltered_at: float | None = None
     aboard: str | None = None  # vehicle id once undocked with it
@@ -146,19 +148,25 @@ class Mover:
         Trapped
             When no path exists and *wait_if_trapped* is false.
         """
+        try:
+            yield from self._walk(member, target, wait_if_trapped)
+        finally:
+            member.trapped_to = None
+
+    def _walk(self, member: CrewMember, target: str, wait_if_trapped: bool):
         sim, env = self.sim, self.sim.env
         factor = sim.scenario.physiology.impaired_speed
-        reported = False
         while member.location != target:
             hops = self.route(member.location, target, member.effective_speed(factor))
             if hops is None:
                 if not wait_if_trapped:
                     raise Trapped(f"no open path from {member.location} to {target}")
-                if not reported:
+                if member.trapped_to is None:  # once per spell of waiting, however many hatches change
                     sim.log.emit(env.now, "trapped", crew=member.id, at=member.location, to=target)
-                    reported = True
+                    member.trapped_to = target
                 yield self.hatch_changed
                 continue
+            member.trapped_to = None
             hatch, nxt = hops[0]
             res = self.hatches[hatch]
             with res.request() as req:

@@ -94,6 +94,8 @@ class ProcedureRun:
                     if delay > 0:
                         member.activity = "responding"
                         member.task = env.active_process
+                        # logged as it starts, so a view of the run at any instant knows it
+                        sim.log.emit(env.now, "responding", crew=member.id, delay_s=delay)
                         yield env.timeout(delay)
                     sim.log.emit(env.now, "respond", crew=member.id, delay_s=delay)
                 extra = sim.faults.crew_delays.pop(member.id, 0.0)

@@ -112,7 +112,13 @@ def _operate(run: ProcedureRun, member: CrewMember, step, action: str):
             if not sim.valve_open[step.hatch]:
                 return False  # it cannot equalize: the procedure must open the valve first
             limit = hatch.max_open_dp
-            yield sim.watch(lambda t, p, pp, a=a, b=b: abs(p[a] - p[b]) <= limit)
+            member.waiting_at = step.hatch
+            try:
+                yield sim.watch(lambda t, p, pp, a=a, b=b: abs(p[a] - p[b]) <= limit)
+            finally:
+                member.waiting_at = None
+            p = sim.pressures()
+            sim.log.emit(env.now, "hatch_equalized", hatch=step.hatch, by=member.id, dp_Pa=abs(p[a] - p[b]))
     with sim.mover.hatches[step.hatch].request() as req:
         yield req  # wait for anyone passing through to be clear
         duration = hatch.open_time if want_open else hatch.close_time
