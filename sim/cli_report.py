@@ -48,23 +48,23 @@ def _console():
 
 
 def run_replay(args) -> int:
-    """``safehaven replay DIR [--at T]``: 0 when identical, 1 when the events differ."""
-    from sim.replay import parse_time, replay, run_seed, states_at
-    from sim.results.reader import interpolate_series
+    """``safehaven replay DIR [--at T]``: 0 when identical, 1 when the events differ.
+
+    The state at T is derived from the run's events (:func:`sim.results.state.state_at`) and its
+    pressures read from the series, so it is the state ``report --at`` draws.
+    """
+    from sim.replay import parse_time, replay
+    from sim.report.state_view import render_state, state_json
 
     at = parse_time(args.at) if args.at is not None else None
     report = replay(args.run)
     state = series_state = None
     if at is not None:
-        record = _record(args.run)
-        series_state = interpolate_series(record.series, at)
-        state = states_at(record.load(), run_seed(record), [at])[0]
+        state, series_state = run_state_at(_record(args.run), at)
     if args.json:
         out = report.to_json()
         if state is not None:
-            out["at"] = {**state, "series": {"t": series_state.t, "interpolated": series_state.interpolated,
-                                             "bracket": list(series_state.bracket), "p_Pa": series_state.p,
-                                             "pp_Pa": series_state.pp}}
+            out["at"] = state_json(state, series_state)
         print(json.dumps(out, indent=2))
     else:
         console = _console()
@@ -80,40 +80,23 @@ def _record(path):
     return read_run(path)
 
 
-def render_state(console, state: dict, series_state) -> None:
-    """Print the state of a run at one instant (from :func:`sim.replay.states_at`)."""
-    from rich.table import Table
+def run_state_at(record, t: float):
+    """The state of a run directory at *t* [s] and its series there: ``(StationState, SeriesState)``.
 
-    from sim.units import format_duration
+    Raises
+    ------
+    UsageError
+        If *t* is outside the run.
+    """
+    from sim.errors import UsageError
+    from sim.results.reader import interpolate_series
+    from sim.results.state import state_at
 
-    console.print(f"\n[bold]State at {format_duration(state['t'])}[/bold] ({state['t']:g} s)")
-    how = ("at a sample time" if not series_state.interpolated else
-           f"interpolated linearly between samples at {series_state.bracket[0]:g} s and {series_state.bracket[1]:g} s")
-    t = Table(title=f"Compartments (kPa): 'series' is series.csv {how}; the others are the re-run stopped at T",
-              title_justify="left")
-    for col in ("compartment", "p series", "p re-run", "N2", "O2", "CO2"):
-        t.add_column(col, justify="left" if col == "compartment" else "right")
-    for name, c in state["compartments"].items():
-        t.add_row(name, f"{series_state.p.get(name, float('nan')) / 1000:.3f}", f"{c['p_Pa'] / 1000:.3f}",
-                  f"{c['N2_Pa'] / 1000:.2f}", f"{c['O2_Pa'] / 1000:.2f}", f"{c['CO2_Pa'] / 1000:.3f}")
-    console.print(t)
-    closed = [h for h, s in state["hatches"].items() if s == "closed"]
-    valves = [h for h, s in state["valves"].items() if s == "open"]
-    console.print(f"Hatches closed: {', '.join(closed) or 'none'} (all others open)")
-    console.print(f"Equalization valves open: {', '.join(valves) or 'none'}")
-    leaks = [f"{lid} at {lk['at']} (CdA {lk['cda_m2'] * 1e4:.3g} cm²)" for lid, lk in state["leaks"].items()]
-    console.print(f"Active leaks: {', '.join(leaks) or 'none'}")
-    alarms = [f"{name} ({', '.join(where)})" for name, where in state["alarms"].items()]
-    console.print(f"Alarms: {', '.join(alarms) or 'none'}")
-    if state["crew"]:
-        t = Table(title="Crew", title_justify="left")
-        for col in ("crew", "location", "status", "doing"):
-            t.add_column(col)
-        for cid, m in state["crew"].items():
-            t.add_row(cid, str(m.get("location")), str(m.get("status")), str(m.get("doing")))
-        console.print(t)
-    else:
-        console.print("Crew: none in this scenario")
+    duration = record.summary.get("duration_s")
+    if t < 0 or (isinstance(duration, int | float) and t > duration + 1e-9):
+        raise UsageError(f"--at {t:g} s is outside the run (0 to {duration:g} s)")
+    loaded = record.load()
+    return state_at(record.events, t, loaded, record.series), interpolate_series(record.series, t)
 
 
 def run_compare(args) -> int:

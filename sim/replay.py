@@ -4,32 +4,24 @@
 again and compares the new event log with ``events.jsonl`` byte for byte. Where they differ it names
 the first differing event.
 
-:func:`states_at` shows the station at chosen instants by running a fresh simulation and pausing it
-there: the simpy environment given to :class:`~sim.engine.Simulation` stops at each instant, the
-live simulation is read (atmosphere, hatches, valves, leaks, alarms, crew), and the run either
-continues to the next instant or is abandoned. Pausing changes how the engine batches its
-look-ahead, so the paused run is only used for display, never for the identity proof.
+The state at an instant (``replay --at``) is not read from a re-run: it is derived from the
+events, by :func:`sim.results.state.state_at`, with pressures from the series.
 """
 
 from __future__ import annotations
 
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import simpy
 
 from sim.errors import UsageError
 from sim.results.events import dumps_event
-from sim.results.reader import RunRecord, event_state_at, read_run
+from sim.results.reader import RunRecord, read_run
 
-__all__ = ["ReplayReport", "parse_time", "replay", "run_seed", "states_at"]
-
-_EPS = 1e-6
-"""How far past T a paused run stops [s], so that events scheduled at exactly T have happened."""
+__all__ = ["ReplayReport", "parse_time", "replay", "run_seed"]
 
 _CLOCK = re.compile(r"^\s*(\d+):([0-5]?\d)(?::([0-5]?\d(?:\.\d*)?))?\s*$")
 
@@ -177,110 +169,3 @@ def replay(directory: str | Path) -> ReplayReport:
         keys = dict.fromkeys([*report.expected, *report.got])
         report.differing_fields = [k for k in keys if report.expected.get(k) != report.got.get(k)]
     return report
-
-
-class _Stopped(Exception):
-    """Raised inside a paused run once the last requested instant has been read."""
-
-
-class _PausingEnvironment(simpy.Environment):
-    """A simpy environment whose ``run(until=end)`` pauses at chosen instants and calls back."""
-
-    def __init__(self, stops: list[float], on_stop):
-        super().__init__()
-        self._stops = sorted(stops)
-        self._on_stop = on_stop
-
-    def run(self, until=None):
-        end = math.inf if until is None else float(until)
-        for t in self._stops:
-            if t >= end:
-                break
-            if t + _EPS > self.now:
-                super().run(until=t + _EPS)
-            self._on_stop(t)
-        else:
-            raise _Stopped
-        result = super().run(until=until)
-        for t in self._stops:
-            if t >= end:
-                self._on_stop(end)
-        return result
-
-
-def states_at(loaded, seed, times: list[float]) -> list[dict[str, Any]]:
-    """The live state of a fresh run of *loaded* at each of *times* [s].
-
-    Parameters
-    ----------
-    loaded : LoadedScenario
-    seed : int or numpy.random.SeedSequence
-    times : list of float
-        Instants [s], each within the run's duration.
-
-    Returns
-    -------
-    list of dict
-        Per instant: ``t`` [s]; ``compartments`` {id: {p_Pa, N2_Pa, O2_Pa, CO2_Pa}}; ``hatches`` and
-        ``valves`` {id: "open"/"closed"}; ``leaks`` {id: {at, cda_m2}} (open leaks only); ``alarms``
-        {name: [compartments]}; ``crew`` {id: {location, status, doing}}; ``n_events`` so far.
-
-    Raises
-    ------
-    UsageError
-        If a time is negative or after the end of the run.
-    """
-    from sim.engine import Simulation
-
-    duration = loaded.scenario.duration
-    for t in times:
-        if t < 0 or t > duration + 1e-9:
-            raise UsageError(f"--at {t:g} s is outside the run (0 to {duration:g} s)")
-    captured: dict[float, dict] = {}
-    holder: dict[str, Simulation] = {}
-
-    def on_stop(t: float) -> None:
-        captured[t] = _live_state(holder["sim"], t)
-
-    env = _PausingEnvironment(list(times), on_stop)
-    sim = Simulation(loaded, seed, env=env)
-    holder["sim"] = sim
-    try:
-        sim.run()
-    except _Stopped:
-        pass
-    return [captured[min(t, duration)] if t not in captured else captured[t] for t in times]
-
-
-def _live_state(sim, t: float) -> dict[str, Any]:
-    sim.sync()
-    p = np.asarray(sim.solver.pressure(), float)
-    pp = np.asarray(sim.solver.partial_pressures(), float)
-    compartments = {name: {"p_Pa": float(p[i]), "N2_Pa": float(pp[i, 0]), "O2_Pa": float(pp[i, 1]),
-                           "CO2_Pa": float(pp[i, 2])} for i, name in enumerate(sim.names)}
-    with_valve = {h for h, x in sim.station.hatches.items() if x.valve}
-    from_events = event_state_at(sim.log.events, t)
-    alarms = {name: from_events["alarms"].get(name, []) for name in sorted(sim.alarms_active)}
-    leaks = {lid: {"at": s.get("at"), "cda_m2": float(s.get("cda_m2", 0.0))}
-             for lid, s in sim.leak_state.items() if s.get("cda_m2", 0.0) > 0}
-    crew = {}
-    members = getattr(sim, "crew", {}) or {}
-    for cid, m in (members.items() if isinstance(members, dict) else ((getattr(x, "id", str(x)), x) for x in members)):
-        ev = from_events["crew"].get(cid, {})
-        location = next((getattr(m, a) for a in ("location", "where", "at") if isinstance(getattr(m, a, None), str)),
-                        ev.get("location"))
-        status = getattr(m, "status", None)
-        crew[cid] = {"location": location, "status": status if isinstance(status, str) else ev.get("status", "ok"),
-                     "doing": ev.get("doing", "idle")}
-    for cid, ev in from_events["crew"].items():
-        crew.setdefault(cid, ev)
-    return {
-        "t": float(t),
-        "compartments": compartments,
-        "hatches": {h: "open" if s else "closed" for h, s in sim.hatch_open.items()},
-        "valves": {h: "open" if s else "closed" for h, s in sim.valve_open.items() if h in with_valve},
-        "leaks": leaks,
-        "alarms": alarms,
-        "crew": crew,
-        "n_events": len(sim.log.events),
-    }

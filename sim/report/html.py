@@ -12,8 +12,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from sim.errors import InputError, UsageError
 from sim.report.formats import margin_text
-from sim.units import time_text
+from sim.units import format_duration, time_text
 
 __all__ = ["CSS", "embedded_png", "html_table", "render_html", "write_report"]
 
@@ -69,8 +70,11 @@ def embedded_png(path: Path, alt: str) -> str:
     return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
 
 
-def render_html(record, images: dict[str, Path], at: float | None = None) -> str:
-    """The report page for a run record and its PNG plots (``{caption: path}``)."""
+def render_html(record, images: dict[str, Path], at: float | None = None, missing: str | None = None) -> str:
+    """The report page for a run record and its PNG plots (``{caption: path}``).
+
+    *missing* says why the station diagram could not be drawn (the run's inputs did not load).
+    """
     s = record.summary
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_e(s.get('scenario'))}"
              f" — Safehaven report</title><style>{CSS}</style></head><body>"]
@@ -115,6 +119,8 @@ def render_html(record, images: dict[str, Path], at: float | None = None) -> str
         rows += [[f"{sid} used", sup.get("used_kg")] for sid, sup in gas.get("supplies", {}).items()]
         parts.append("<h2>Gas</h2>" + html_table(["", "kg"], rows, {1}))
     parts.append("<h2>Plots</h2>")
+    if missing:
+        parts.append(f"<p class=\"fail\">No station diagram: the run's inputs did not load ({_e(missing)})</p>")
     for caption, path in images.items():
         parts.append(f"<figure>{embedded_png(path, caption)}<figcaption class=\"muted\">{_e(caption)}</figcaption></figure>")
     rows = []
@@ -135,6 +141,34 @@ def _report_time(record) -> float:
     if isinstance(t, int | float):
         return float(t)
     return float(record.series.t[-1]) if len(record.series.t) else 0.0
+
+
+def station_drawing(state, pressures: dict[str, float]) -> dict[str, Any]:
+    """What :func:`sim.report.plots.draw_station` draws, from a :class:`~sim.results.state.StationState`."""
+    return {"t": state.t, "compartments": {n: {"p_Pa": p} for n, p in pressures.items()},
+            "hatches": {h: "open" if x.open else "closed" for h, x in state.hatches.items()},
+            "valves": {h: "open" if x.valve_open else "closed" for h, x in state.hatches.items()
+                       if x.valve_open is not None},
+            "crew": {c: {"location": m.location} for c, m in state.crew.items() if m.aboard is None},
+            "leaks": {lid: {"at": lk.at} for lid, lk in state.leaks.items() if lk.active}}
+
+
+def station_caption(state) -> str:
+    """The station diagram's caption: the instant, and who is where (and who is stuck, and why)."""
+    where: dict[str, list[str]] = {}
+    for cid, m in state.crew.items():
+        where.setdefault(f"aboard {m.aboard}" if m.aboard else m.location, []).append(cid)
+    text = f"The station at {format_duration(state.t)}: compartments coloured by pressure, hatch states, crew"
+    if where:
+        text += " (" + "; ".join(f"{place}: {', '.join(ids)}" for place, ids in where.items()) + ")"
+    stuck = [f"{cid} trapped in {m.location}" + (f" ({'; '.join(m.blocked_by)})" if m.blocked_by else "")
+             for cid, m in state.crew.items() if m.trapped]
+    jammed = [h for h, x in state.hatches.items() if x.jammed]
+    if stuck:
+        text += ". " + "; ".join(stuck)
+    if jammed:
+        text += f". Jammed: {', '.join(jammed)}"
+    return text
 
 
 def write_report(run_dir: str | Path, html_path: str | Path, png_dir: str | Path | None = None,
@@ -158,14 +192,15 @@ def write_report(run_dir: str | Path, html_path: str | Path, png_dir: str | Path
         *html_path*.
     """
     from sim.report.plots import draw_station, plot_crew_activity, plot_series
-    from sim.results.reader import initial_hatch_states, read_run, state_at
-    from sim.units import format_duration
+    from sim.results.reader import initial_hatch_states, interpolate_series, read_run
+    from sim.results.state import state_at
 
     record = read_run(run_dir)
+    missing = None
     try:
         loaded = record.load()
-    except Exception:  # an old or hand-made directory: plot what the files hold
-        loaded = None
+    except (UsageError, InputError) as exc:  # a hand-made directory: plot what the files hold, and say so
+        loaded, missing = None, str(exc) or "; ".join(map(str, getattr(exc, "problems", [])))
     with tempfile.TemporaryDirectory(prefix="safehaven-report-") as tmp:
         out_dir = Path(png_dir) if png_dir is not None else Path(tmp)
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -188,15 +223,13 @@ def write_report(run_dir: str | Path, html_path: str | Path, png_dir: str | Path
                             crew_start=crew_start, hatches=hatches, valves=valves)
         if loaded is not None and len(record.series.t):
             t = _report_time(record) if at is None else float(at)
-            st = state_at(record, t, loaded)
-            state = {"t": t, "compartments": {n: {"p_Pa": p} for n, p in st["series"].p.items()},
-                     "hatches": st["hatches"], "valves": st["valves"], "crew": st["crew"], "leaks": st["leaks"]}
-            images[f"The station at {format_duration(t)}: compartments coloured by pressure, hatch states, crew"] = \
-                draw_station(loaded.station, out_dir / "station.png", state=state)
+            state = state_at(record.events, t, loaded, record.series)
+            drawing = station_drawing(state, interpolate_series(record.series, t).p)
+            images[station_caption(state)] = draw_station(loaded.station, out_dir / "station.png", state=drawing)
         gantt = plot_crew_activity(record.events, out_dir / "crew.png")
         if gantt is not None:
             images["Crew activity: who did what when"] = gantt
-        text = render_html(record, images, at)
+        text = render_html(record, images, at, missing=missing)
     html_path = Path(html_path)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(text, encoding="utf-8")

@@ -2,8 +2,8 @@
 
 :func:`read_run` returns a :class:`RunRecord` with the same face as an in-memory
 :class:`~sim.engine.RunResult` (``.summary``, ``.events``, ``.series``), so reports and comparisons
-work on either. :func:`state_at` reconstructs what the files say about one instant: pressures and
-gas interpolated from the series, hatch, valve, leak, alarm and crew states from the events.
+work on either. :func:`interpolate_series` gives pressures and gas at one instant; the rest of the
+state at an instant is derived from the events by :mod:`sim.results.state`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from sim.results import artefacts
 from sim.results.events import EventLog
 from sim.results.series import Series
 
-__all__ = ["RunRecord", "SeriesState", "event_state_at", "interpolate_series", "read_run", "state_at"]
+__all__ = ["RunRecord", "SeriesState", "initial_hatch_states", "interpolate_series", "read_run"]
 
 _SPECIES = ("N2", "O2", "CO2")
 
@@ -80,9 +80,29 @@ class RunRecord:
         return path
 
     def load(self):
-        """Load the scenario from ``inputs/`` with the recorded overrides (a LoadedScenario)."""
+        """Load the scenario from ``inputs/`` with the recorded overrides (a LoadedScenario).
+
+        A drill's run directory loads through its drill file, whose scenario may be inline and
+        whose injects may add leaks.
+
+        Raises
+        ------
+        UsageError
+            If the directory names no scenario or drill, or names a file it does not hold.
+        """
         from sim.scenario.load import load_scenario
 
+        drill = self.manifest.get("files", {}).get("drill")
+        if drill:
+            from sim.scenario.drill_load import load_drill
+
+            manifest = str(self.inputs / "manifest.json")
+            path = inside(self.inputs, drill, display=manifest, what="drill")
+            if not path.is_file():
+                raise UsageError(f"{self.path}: the drill {drill} named by inputs/manifest.json is missing")
+            loaded = load_drill(path).loaded
+            require_inside(self.inputs, loaded.files.values(), display=str(path))
+            return loaded
         loaded = load_scenario(self.scenario_path(), list(self.manifest.get("overrides", [])))
         require_inside(self.inputs, loaded.files.values(), display=str(self.scenario_path()))
         return loaded
@@ -228,106 +248,6 @@ def interpolate_series(series: Series, t: float) -> SeriesState:
         not exact,
         bracket,
     )
-
-
-def _who(event: dict) -> str | None:
-    for key in ("crew", "who", "member"):
-        if isinstance(event.get(key), str):
-            return event[key]
-    return None
-
-
-def event_state_at(events: list[dict], t: float, hatches: dict[str, bool] | None = None,
-                   valves: dict[str, bool] | None = None, crew: dict[str, str] | None = None) -> dict[str, Any]:
-    """Discrete state after every event at or before *t* [s], replayed from the event log.
-
-    Parameters
-    ----------
-    events : list of dict
-        The run's events.
-    t : float
-        The instant [s]; events at exactly *t* count as having happened.
-    hatches, valves : dict, optional
-        Initial open (True) / closed (False) states by hatch id.
-    crew : dict, optional
-        Initial location by crew id.
-
-    Returns
-    -------
-    dict
-        ``hatches``, ``valves`` ({id: "open"/"closed"}), ``leaks`` ({id: {at, cda_m2}}, sealed leaks
-        removed), ``alarms`` ({name: [compartments]}), ``crew`` ({id: {location, status, doing}}).
-    """
-    hatch = {h: "open" if s else "closed" for h, s in (hatches or {}).items()}
-    valve = {h: "open" if s else "closed" for h, s in (valves or {}).items()}
-    leaks: dict[str, dict] = {}
-    alarms: dict[str, list] = {}
-    people: dict[str, dict] = {c: {"location": at, "status": "ok", "doing": "idle"} for c, at in (crew or {}).items()}
-    for e in events:
-        if e["t"] > t + 1e-9:
-            break
-        kind = e["kind"]
-        who = _who(e)
-        if kind == "hatch":
-            hatch[e["hatch"]] = e["state"]
-        elif kind == "valve":
-            valve[e["hatch"]] = e["state"]
-        elif kind == "leak_start":
-            leaks[e["leak"]] = {"at": e.get("at"), "cda_m2": e.get("cda_m2")}
-        elif kind in ("leak_change", "repair_done") and e.get("leak") in leaks:
-            if "cda_m2" in e:
-                leaks[e["leak"]]["cda_m2"] = e["cda_m2"]
-            if leaks[e["leak"]].get("cda_m2") == 0:
-                del leaks[e["leak"]]
-        elif kind == "alarm":
-            alarms[e["alarm"]] = list(e.get("where", []))
-        elif kind == "alarm_clear":
-            alarms.pop(e["alarm"], None)
-        if who is not None:
-            person = people.setdefault(who, {"location": None, "status": "ok", "doing": "idle"})
-            if kind == "move":
-                person["doing"] = f"moving to {e.get('to', '?')}"
-            elif kind in ("arrive", "sheltered"):
-                person["location"] = e.get("at", e.get("to", person["location"]))
-                person["doing"] = "sheltered" if kind == "sheltered" else "idle"
-            elif kind == "status":
-                person["status"] = e.get("status", person["status"])
-            elif kind == "step_start":
-                person["doing"] = _describe_step(e)
-            elif kind == "step_end":
-                person["doing"] = "idle"
-            if kind == "move" and "from" in e and person["location"] is None:
-                person["location"] = e["from"]
-    return {"hatches": hatch, "valves": valve, "leaks": leaks, "alarms": alarms, "crew": people}
-
-
-def _describe_step(e: dict) -> str:
-    what = e.get("do") or e.get("step") or "step"
-    target = next((e[k] for k in ("hatch", "leak", "to", "of") if k in e), None)
-    return f"{what} {target}" if target else str(what)
-
-
-def state_at(record: RunRecord, t: float, loaded=None) -> dict[str, Any]:
-    """What a run directory says about instant *t* [s]: series interpolation plus event replay.
-
-    Initial hatch and valve states and crew positions come from *loaded* (or from the run's
-    ``inputs/`` when it can be loaded); otherwise only hatches that changed are listed.
-    """
-    hatches = valves = crew = None
-    if loaded is None:
-        try:
-            loaded = record.load()
-        except Exception:  # a run without usable inputs still has series and events to show
-            loaded = None
-    if loaded is not None:
-        hatches, valves = initial_hatch_states(loaded)
-        crew = {m.id: m.at for m in loaded.scenario.crew}
-    state = event_state_at(record.events, t, hatches, valves, crew)
-    state["series"] = interpolate_series(record.series, t)
-    state["t"] = float(t)
-    return state
-
-
 def initial_hatch_states(loaded) -> tuple[dict[str, bool], dict[str, bool]]:
     """Hatch and valve open states at t = 0 (station file, then the scenario's ``initial``)."""
     st, sc = loaded.station, loaded.scenario

@@ -53,7 +53,7 @@ from typing import Any
 
 import networkx as nx
 
-from sim.results.reader import interpolate_series
+from sim.results.reader import initial_hatch_states, interpolate_series
 from sim.station import build_graph, zones
 
 __all__ = ["DELAYED", "IDLE", "RESPONDING", "AlarmState", "CrewState", "HatchState", "LeakState", "ProcedureState", "ShelterState",
@@ -201,11 +201,9 @@ class StateTracker:
         st, sc = loaded.station, loaded.scenario
         self.station = st
         self.G = build_graph(st)
-        self.hatch_open = {h: bool(x.open) for h, x in st.hatches.items()}
-        self.hatch_open |= {h: s == "open" for h, s in sc.initial.hatches.items()}
-        self.valve_open: dict[str, bool | None] = {h: bool(x.valve_open) if x.valve else None
-                                                   for h, x in st.hatches.items()}
-        self.valve_open |= {h: s == "open" for h, s in sc.initial.valves.items() if st.hatches[h].valve}
+        self.hatch_open, valves = initial_hatch_states(loaded)
+        self.valve_open: dict[str, bool | None] = {h: valves.get(h) if st.hatches[h].valve else None
+                                                   for h in self.hatch_open}
         self.jammed: set[str] = set()
         self.stuck: set[str] = set()
         self.members = {c.id: _Member(c.at) for c in sc.crew}
