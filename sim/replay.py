@@ -10,6 +10,7 @@ events, by :func:`sim.results.state.state_at`, with pressures from the series.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
