@@ -16,7 +16,9 @@ from __future__ import annotations
 import io
 import json
 import math
+import os
 import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -205,6 +207,35 @@ def parquet_table(path: str | Path, limit: int = MAX_SERIES_BYTES, columns: list
     raw = read_bytes(path, limit=limit)
     try:
         return pq.read_table(io.BytesIO(raw), columns=columns)
+    except (pa.ArrowException, OSError, ValueError, KeyError, IndexError) as exc:
+        reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
+        raise _bad(path, f"not a readable Parquet file ({reason}); was it truncated or replaced?") from None
+
+
+def parquet_columns(path: str | Path, columns: list[str] | None = None, limit: int = MAX_SERIES_BYTES):
+    """Only *columns* of a Parquet file (those it has; None: all), reading only their bytes.
+
+    Unlike :func:`parquet_table`, the file is not read whole: Parquet stores each column of a row
+    group apart, so a sweep's ``run_id`` or a few metrics come out of a large part without its
+    other columns being read. The file must be a regular file of at most *limit* bytes.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise _bad(path, f"cannot be read ({exc.strerror or type(exc).__name__})") from None
+    if not stat.S_ISREG(st.st_mode):
+        raise _bad(path, "is not a regular file, expected a Parquet file")
+    if st.st_size > limit:
+        raise _bad(path, f"file is {st.st_size:,} bytes, larger than the {limit:,} accepted")
+    try:
+        with open(path, "rb") as fh:
+            # no pre-buffering: it would coalesce the byte ranges of neighbouring columns
+            pf = pq.ParquetFile(fh, pre_buffer=False)
+            names = pf.schema_arrow.names
+            return pf.read(columns=names if columns is None else [c for c in columns if c in names])
     except (pa.ArrowException, OSError, ValueError, KeyError, IndexError) as exc:
         reason = str(exc).splitlines()[0][:200] if str(exc) else type(exc).__name__
         raise _bad(path, f"not a readable Parquet file ({reason}); was it truncated or replaced?") from None

@@ -11,6 +11,7 @@ import hashlib
 import math
 import os
 import shutil
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,8 +20,9 @@ from typing import Any
 
 from sim.errors import InputError, Problem, UsageError
 from sim.sweep.design import Design, Spec, design_from_settings, make_design, overrides_for
-from sim.sweep.store import SweepStore
+from sim.sweep.store import PART_ROWS, PART_SECONDS, SweepStore
 from sim.sweep.worker import DIE_ONCE_ENV, Bundle, ChunkJob
+from sim.units import format_duration
 
 __all__ = ["SweepReport", "params_of", "rerun", "resume_sweep", "run_sweep"]
 
@@ -395,9 +397,9 @@ def _execute(store: SweepStore, specs: list[Spec], columns: dict[str, list[Any]]
                                               for r in ids), die_once, replicates if crn else None)
             for ids in chunker)
     t0 = time.perf_counter()
-    with _progress(progress, len(pending), n_runs - len(pending)) as bar:
+    with _progress(progress, len(pending), n_runs - len(pending)) as bar, _Parts(store) as parts:
         for _job, rows in ex.map_unordered(jobs):
-            store.write_part(rows)
+            parts.add(rows)
             failed = sum(1 for r in rows if r["status"] != "ok")
             chunker.done += len(rows)
             report.ran += len(rows)
@@ -408,16 +410,75 @@ def _execute(store: SweepStore, specs: list[Spec], columns: dict[str, list[Any]]
     return report
 
 
+PART_SECONDS_ENV = "SAFEHAVEN_SWEEP_PART_SECONDS"
+"""Environment variable replacing :data:`~sim.sweep.store.PART_SECONDS` (how often finished runs are saved)."""
+
+
+def _part_seconds() -> float:
+    text = os.environ.get(PART_SECONDS_ENV)
+    if text is None:
+        return PART_SECONDS
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value >= 0):
+        raise UsageError(f"{PART_SECONDS_ENV}={text!r}: expected a number of seconds >= 0")
+    return value
+
+
+class _Parts:
+    """Finished rows gathered into parts of bounded size (not one small file per chunk).
+
+    A part is written when :data:`~sim.sweep.store.PART_ROWS` rows wait or the oldest waited
+    :data:`~sim.sweep.store.PART_SECONDS`, and whatever waits when the sweep ends or is interrupted.
+    """
+
+    def __init__(self, store: SweepStore):
+        self.store, self.rows, self.since = store, [], 0.0
+        self.seconds = _part_seconds()
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        if not self.rows:
+            self.since = time.perf_counter()
+        self.rows.extend(rows)
+        if len(self.rows) >= PART_ROWS or time.perf_counter() - self.since >= self.seconds:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.rows:
+            self.store.write_part(self.rows)
+            self.rows = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.flush()  # also on Ctrl-C: what finished is kept
+
+
+PROGRESS_LINE_SECONDS = 10.0
+"""Without a terminal, a progress line is printed at most this often [s] (and at the end)."""
+
+
 class _progress:
-    """A rich progress bar on stderr (runs done, runs/s, ETA, failures); a no-op when disabled."""
+    """Progress on stderr (runs done, runs/s, ETA, failures); a no-op when disabled.
+
+    On a terminal a rich progress bar; otherwise (a batch job's log, a pipe) plain lines such as
+    ``sweep: 1200/10000 runs (12.0 %), 35.2 runs/s, ETA 00:04:10, 0 failed`` every
+    :data:`PROGRESS_LINE_SECONDS`, because a bar redrawn in place leaves such a log empty.
+    """
 
     def __init__(self, enabled: bool, total: int, already: int):
         self.enabled, self.total, self.already = enabled, total, already
         self.failed = 0
+        self.lines = False
 
     def __enter__(self):
         if not self.enabled:
             return lambda n, failed: None
+        if not sys.stderr.isatty():
+            return self._plain_lines()
         from rich.console import Console
         from rich.progress import (
             BarColumn,
@@ -450,8 +511,32 @@ class _progress:
 
         return advance
 
+    def _plain_lines(self):
+        self.lines = True
+        self.done, self.t0, self.last = 0, time.perf_counter(), -math.inf
+        if self.already:
+            print(f"sweep: {self.already} runs already done", file=sys.stderr, flush=True)
+
+        def advance(n: int, failed: int) -> None:
+            self.done += n
+            self.failed += failed
+            now = time.perf_counter()
+            if now - self.last >= PROGRESS_LINE_SECONDS or self.done >= self.total:
+                self.last = now
+                print(self.line(now - self.t0), file=sys.stderr, flush=True)
+
+        return advance
+
+    def line(self, elapsed: float) -> str:
+        """One progress line after *elapsed* [s]."""
+        rate = self.done / elapsed if elapsed > 0 else math.nan
+        left = self.total - self.done
+        eta = format_duration(left / rate) if rate > 0 else "--:--:--"
+        return (f"sweep: {self.done}/{self.total} runs ({100 * self.done / max(self.total, 1):.1f} %), "
+                f"{rate:.1f} runs/s, ETA {eta}, {self.failed} failed")
+
     def __exit__(self, *exc):
-        if self.enabled:
+        if self.enabled and not self.lines:
             self.bar.__exit__(*exc)
 
 

@@ -6,11 +6,14 @@ Layout of ``DIR``::
     design.parquet     one row per run (run_id, point, replicate, seed, spawn_key, the varied values);
                        the sweep's settings as JSON in the file's metadata (key ``safehaven.sweep``)
     sweep.json         the same settings, for people
-    parts/part-*.parquet   results, one file per finished chunk: run_id, status, error_kind, error, metrics
+    parts/part-*.parquet   results: run_id, status, error_kind, error, metrics; a part gathers the runs
+                       finished within PART_SECONDS (at most PART_ROWS), in row groups of at
+                       most ROW_GROUP_ROWS rows
 
 Only the coordinating process writes. Every file is written under a temporary name, flushed to disk
 and renamed into place, so a sweep killed at any instant leaves whole parts or none; a run is done
-exactly when its row is in a part. :func:`load` joins the design with the parts.
+exactly when its row is in a part (a kill loses at most the last PART_SECONDS of finished runs,
+which a resume runs again). :func:`load` joins the design with the parts.
 """
 
 from __future__ import annotations
@@ -28,6 +31,12 @@ from sim.scenario.yamlio import MAX_BYTES
 __all__ = ["META_KEY", "SweepStore", "load"]
 
 META_KEY = b"safehaven.sweep"
+PART_ROWS = 10_000
+"""The coordinator writes a part when this many finished runs are waiting (or PART_SECONDS passed)."""
+PART_SECONDS = 30.0
+"""... or when the oldest waiting run finished this long ago [s]: a killed sweep loses at most that."""
+ROW_GROUP_ROWS = 10_000
+"""Rows per Parquet row group in a part (bounded, so reading a few columns reads little)."""
 _FIRST = ("status", "error_kind", "error")
 
 
@@ -175,10 +184,12 @@ class SweepStore:
         advice = Problem(str(path), 0, "", f"move it out of parts/ and run `safehaven sweep resume {self.root}` "
                                            f"to run its runs again")
         try:
-            table = artefacts.parquet_table(path, columns=columns)
+            table = artefacts.parquet_columns(path, columns)  # only those columns' bytes are read
         except InputError as exc:
             raise InputError([*exc.problems, advice]) from None
-        need = {"run_id": "int64"} if columns == ["run_id"] else {"run_id": "int64", "status": "string"}
+        need = {"run_id": "int64"}
+        if columns is None or "status" in columns:
+            need["status"] = "string"
         for name, kind in need.items():
             if name not in table.column_names or str(table.schema.field(name).type) != kind:
                 raise InputError([Problem(str(path), 0, name, f"a result part needs a column '{name}' of {kind}"),
@@ -199,9 +210,12 @@ class SweepStore:
             raise InputError(Problem(str(self.design_path), 0, "", "its sweep settings are not valid JSON")) from None
         return check_meta(meta, str(self.design_path))
 
-    def design(self):
-        """The design as a pyarrow Table."""
-        table = artefacts.parquet_table(self.design_path)
+    def design(self, columns: list[str] | None = None):
+        """The design as a pyarrow Table (only *columns*, and ``run_id``, when given)."""
+        if columns is None:
+            table = artefacts.parquet_table(self.design_path)
+        else:
+            table = artefacts.parquet_columns(self.design_path, ["run_id", *columns])
         if "run_id" not in table.column_names or table.column("run_id").to_pylist() != list(range(table.num_rows)):
             raise InputError(Problem(str(self.design_path), 0, "", "run_id must number the rows 0, 1, 2, ..."))
         return table
@@ -248,15 +262,19 @@ class SweepStore:
             n += 1
             path = path.with_name(f"part-{min(r['run_id'] for r in rows):010d}-{n}.parquet")
         table = _table(columns)
-        _atomic_write(path, lambda p: pq.write_table(table, p))
+        _atomic_write(path, lambda p: pq.write_table(table, p, row_group_size=ROW_GROUP_ROWS))
         return path
 
-    def results(self):
-        """Every part, concatenated, as a pyarrow Table sorted by run_id (None if no part)."""
+    def results(self, columns: list[str] | None = None):
+        """Every part, concatenated, as a pyarrow Table sorted by run_id (None if no part).
+
+        With *columns*, only those (and ``run_id``) are read from the parts.
+        """
         import pyarrow as pa
         import pyarrow.compute as pc
 
-        tables = [self._read_part(p) for p in self.part_files()]
+        wanted = None if columns is None else ["run_id", *columns]
+        tables = [self._read_part(p, wanted) for p in self.part_files()]
         if not tables:
             return None
         table = pa.concat_tables(tables, promote_options="permissive")
@@ -291,8 +309,9 @@ def load(directory: str | Path, columns: list[str] | None = None):
     from sim.sweep.metrics import HEADLINE
 
     store = SweepStore(directory)
-    design = store.design().to_pandas()
-    results = store.results()
+    wanted = None if columns is None else [c for c in columns if c != "run_id"]
+    design = store.design(wanted).to_pandas()
+    results = store.results(wanted)
     if results is None:
         df = design.iloc[:0].copy()
         for k in _FIRST:

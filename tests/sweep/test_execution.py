@@ -16,6 +16,7 @@ import pytest
 from sim.errors import InputError, UsageError
 from sim.sweep import load, parse_vary, rerun, resume_sweep, run_sweep
 from sim.sweep.metrics import metrics_row
+from sim.sweep.runner import PART_SECONDS_ENV
 from sim.sweep.worker import DIE_ONCE_ENV
 
 LEAK = Path(__file__).resolve().parents[1] / "data" / "sweep" / "leak.yaml"
@@ -77,7 +78,8 @@ def test_a_worker_that_dies_mid_chunk_costs_a_retry(reference, tmp_path, monkeyp
 def test_kill_9_then_resume_gives_the_uninterrupted_table(tmp_path):
     args = [sys.executable, "-m", "sim.cli_sweep", str(LEAK), "--vary", f"{RATE}=log(0.1, 1000, 30) lb/day",
             "--out", str(tmp_path / "s"), "--chunk-size", "1", "--workers", "1", "--quiet"]
-    proc = subprocess.Popen(args, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    env = os.environ | {PART_SECONDS_ENV: "0"}  # a part per chunk, so there is something to kill between
+    proc = subprocess.Popen(args, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     parts = tmp_path / "s" / "parts"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
