@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError, UsageError
-from sim.report.formats import margin_text
+from sim.report.formats import margin_text, value_text
+from sim.results.milestones import milestones
 from sim.units import format_duration, time_text
 
 __all__ = ["CSS", "embedded_png", "html_table", "render_html", "write_report"]
@@ -90,6 +91,10 @@ def render_html(record, images: dict[str, Path], at: float | None = None, missin
     if s.get("message"):
         info.append(["message", s["message"]])
     parts.append("<h2>Run</h2>" + html_table(["", ""], info))
+    rows = [[m.label, value_text(m.value, m.kind, m.none), m.note] for m in milestones(record)
+            if (m.core or m.value is not None) and not m.key.startswith("crew.")]  # crew: their own table
+    parts.append("<h2>Milestones</h2><p class=\"muted\">times since the start as HH:MM:SS; durations the "
+                 "same way</p>" + html_table(["milestone", "value", "note"], rows, {1}))
     if s.get("checks"):
         rows = []
         for c in s["checks"]:
@@ -109,15 +114,16 @@ def render_html(record, images: dict[str, Path], at: float | None = None, missin
         parts.append("<h2>Crew</h2>" + html_table(
             ["crew", "ended in", "worst status", "sheltered at", "min ppO2 [kPa]", "min p [kPa]"], rows, {3, 4, 5}))
     if s.get("leaks"):
-        rows = [[lid, lk.get("at"), _t(lk.get("started_s")), lk.get("cda_m2"), lk.get("leaked_kg"),
+        rows = [[lid, lk.get("at"), _t(lk.get("started_s")), f"{lk['cda_m2']:.3g}" if isinstance(lk.get("cda_m2"), float)
+                 else lk.get("cda_m2"), value_text(lk.get("leaked_kg"), "mass"),
                  _t(lk.get("repaired_s")) if "repaired_s" in lk else "-"] for lid, lk in s["leaks"].items()]
-        parts.append("<h2>Leaks</h2>" + html_table(["leak", "at", "started", "CdA [m²]", "leaked [kg]", "repaired"],
+        parts.append("<h2>Leaks</h2>" + html_table(["leak", "at", "started", "CdA at the end [m²]", "leaked", "repaired"],
                                               rows, {2, 3, 4, 5}))
     gas = s.get("gas", {})
     if gas:
-        rows = [["leaked overboard", gas.get("leaked_kg")]]
-        rows += [[f"{sid} used", sup.get("used_kg")] for sid, sup in gas.get("supplies", {}).items()]
-        parts.append("<h2>Gas</h2>" + html_table(["", "kg"], rows, {1}))
+        rows = [["leaked overboard", value_text(gas.get("leaked_kg"), "mass")]]
+        rows += [[f"{sid} used", value_text(sup.get("used_kg"), "mass")] for sid, sup in gas.get("supplies", {}).items()]
+        parts.append("<h2>Gas</h2>" + html_table(["", "mass"], rows, {1}))
     parts.append("<h2>Plots</h2>")
     if missing:
         parts.append(f"<p class=\"fail\">No station diagram: the run's inputs did not load ({_e(missing)})</p>")
