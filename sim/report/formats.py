@@ -36,6 +36,9 @@ CHECK_MARGIN_KINDS = {
     "nobody_incapacitated": "none",
     "nobody_impaired": "none",
     "outcome": "none",
+    "no_sealed_in": "none",
+    "no_over_capacity": "none",
+    "no_shelter_not_sealed": "none",
 }
 """The kind of each check's margin (see :mod:`sim.results.checks`): pressure above the limit [Pa]
 or time to spare [s]; ``none`` for checks without a margin."""

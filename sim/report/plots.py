@@ -345,9 +345,10 @@ def plot_series(series, png_path: str | Path, events: list[dict] | None = None,
     ax.set_ylabel("total pressure\n[kPa]")
     ax = ax_of["dp"]
     dp = series.p - p0
-    lines(ax, dp, 1.0)
+    big = len(t) and float(np.abs(dp).max()) > 5000.0  # beyond 5 kPa, kPa reads better than Pa
+    lines(ax, dp, 1000.0 if big else 1.0)
     ax.axhline(0.0, color="0.5", lw=0.6)
-    ax.set_ylabel("change since\nthe start [Pa]")
+    ax.set_ylabel(f"change since\nthe start [{'kPa' if big else 'Pa'}]")
     for key, index, label, limit_key in (("o2", 1, "ppO$_2$", "ppO2_min"), ("co2", 2, "ppCO$_2$", "ppCO2_max")):
         ax = ax_of[key]
         lines(ax, series.pp[:, :, index], 1000.0)
@@ -366,11 +367,10 @@ def plot_series(series, png_path: str | Path, events: list[dict] | None = None,
                 i = group[0]
                 col = treserve[:, i] / 3600.0
                 if np.isfinite(col).any() and not np.allclose(col, hours, equal_nan=True):
-                    ax.plot(t, col, color=colour[series.names[i]], lw=1.0, alpha=0.8)
+                    ax.plot(t, col, color=colour[series.names[i]], lw=1.0, alpha=0.8,
+                            label=_group_label(series, group))
         if np.isfinite(hours).any():
             ax.set_yscale("log")
-        if limits.get("reserve_floor") is not None:
-            pass
         ax.set_ylabel("Treserve\n[h]")
     for ax in axes[: len(panels) - (1 if locations else 0) - (1 if lanes_h else 0)]:
         ax.grid(alpha=0.3)
