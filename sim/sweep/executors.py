@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import time
 from collections import deque
 from collections.abc import Iterator
 from typing import Any
@@ -203,6 +204,9 @@ class DaskExecutor(_Retrying):
 
     A worker that dies is replaced by the cluster and its task rescheduled; a task that kills
     workers repeatedly ends as ``KilledWorker`` and is split, then reported as failed rows.
+    Tasks in flight follow the cluster: whenever a chunk comes back, the cluster's worker threads
+    are counted again (at most once a second) and up to two chunks per thread are kept submitted,
+    so workers that join mid-sweep get work and chunks are sized for them.
     """
 
     name = "dask"
@@ -231,6 +235,18 @@ class DaskExecutor(_Retrying):
                 raise UsageError(f"--dask {address}: cannot reach the scheduler: {exc}") from None
         nthreads = sum(self.client.nthreads().values())
         super().__init__(nthreads or workers or 1)
+        self.peak_workers, self.peak_in_flight = self.workers, 0
+        self._counted = time.monotonic()
+
+    def _follow_cluster(self) -> None:
+        """Take the cluster's size now (workers join and leave during a sweep), at most every second."""
+        now = time.monotonic()
+        if now - self._counted < 1.0:
+            return
+        self._counted = now
+        nthreads = sum(self.client.nthreads().values())
+        self.workers = max(1, nthreads)
+        self.peak_workers = max(self.peak_workers, self.workers)
 
     def map_unordered(self, jobs):
         from distributed import as_completed
@@ -243,6 +259,7 @@ class DaskExecutor(_Retrying):
         done_all = as_completed()
 
         def submit_more():
+            self._follow_cluster()  # tasks in flight follow the cluster: 2 per worker thread now
             while len(futures) < self.max_in_flight:
                 job = retry.popleft() if retry else next(source, None)
                 if job is None:
@@ -250,6 +267,7 @@ class DaskExecutor(_Retrying):
                 fut = self.client.submit(run_chunk, job, pure=False)
                 futures[fut] = job
                 done_all.add(fut)
+                self.peak_in_flight = max(self.peak_in_flight, len(futures))
 
         submit_more()
         while futures:

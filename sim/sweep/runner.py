@@ -55,6 +55,7 @@ class SweepReport:
     executor: str = ""
     workers: int = 0
     retried: int = 0
+    peak_in_flight: int = 0
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -356,12 +357,17 @@ def resume_sweep(directory: str | Path, *, executor: str = "process", workers: i
 class _Chunker:
     """Pending run ids cut into chunks, sized from the throughput seen so far."""
 
-    def __init__(self, pending: list[int], fixed: int | None, workers: int):
+    def __init__(self, pending: list[int], fixed: int | None, executor):
         if fixed is not None and fixed < 1:
             raise UsageError(f"--chunk-size must be >= 1, got {fixed}")
-        self.pending, self.fixed, self.workers = pending, fixed, workers
+        self.pending, self.fixed, self.executor = pending, fixed, executor
         self.done = 0
         self.t0 = time.perf_counter()
+
+    @property
+    def workers(self) -> int:
+        """The executor's parallelism now (a Dask cluster grows and shrinks during a sweep)."""
+        return self.executor.workers
 
     def size(self, remaining: int) -> int:
         if self.fixed is not None:
@@ -391,7 +397,7 @@ def _execute(store: SweepStore, specs: list[Spec], columns: dict[str, list[Any]]
     if not pending:
         return report
     report.executor, report.workers = ex.name, ex.workers
-    chunker = _Chunker(pending, chunk_size, ex.workers)
+    chunker = _Chunker(pending, chunk_size, ex)
     die_once = os.environ.get(DIE_ONCE_ENV) or None
     jobs = (ChunkJob(bundle, root_seed, tuple((r, tuple(overrides_for(specs, _params(columns, specs, r))))
                                               for r in ids), die_once, replicates if crn else None)
@@ -407,6 +413,8 @@ def _execute(store: SweepStore, specs: list[Spec], columns: dict[str, list[Any]]
             bar(len(rows), failed)
     report.seconds = time.perf_counter() - t0
     report.retried = getattr(ex, "retried", 0)
+    report.workers = max(report.workers, getattr(ex, "peak_workers", ex.workers))
+    report.peak_in_flight = getattr(ex, "peak_in_flight", 0)
     return report
 
 
