@@ -14,6 +14,7 @@ from pathlib import Path
 
 from sim import __version__
 from sim.cli_drill import add_drill_parser
+from sim.cli_leakhunt import add_leakhunt_parsers
 from sim.cli_report import add_report_parsers
 from sim.cli_sweep import add_sweep_parser
 from sim.cli_values import seed
@@ -58,12 +59,13 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--json", action="store_true")
 
     s = sub.add_parser("schema", help="print the JSON Schema of a file kind")
-    s.add_argument("kind", choices=["station", "scenario", "procedure", "drill"])
+    s.add_argument("kind", choices=["station", "scenario", "procedure", "drill", "record"])
     for parser, handler in ((r, _cmd_run), (v, _cmd_validate), (g, _cmd_graph), (s, _cmd_schema)):
         parser.set_defaults(handler=handler)
     add_sweep_parser(sub)
     add_report_parsers(sub)
     add_drill_parser(sub)
+    add_leakhunt_parsers(sub)
     return p
 
 
