@@ -173,3 +173,24 @@ def test_one_colour_per_meaning():
     names = [f"m{k}" for k in range(len(COMPARTMENT_COLOURS))]  # what one figure draws gets distinct colours
     assert len(set(colours_for(names, COMPARTMENT_COLOURS).values())) == len(names)
     assert np.all([c.startswith("#") and len(c) == 7 for c in MEANING.values()])
+
+
+def test_lanes_agree_with_the_state_at_sampled_times(flagship):
+    """The lanes say what sim.results.state says (itself held against the engine by its property test)."""
+    from sim.results.state import state_at
+
+    record, loaded = flagship
+    end = record.summary["duration_s"]
+    hatches, valves = initial_hatch_states(loaded)
+    crew = crew_locations(record.events, {m.id: m.at for m in loaded.scenario.crew}, end)
+    lanes = hatch_intervals(record.events, hatches, valves, end)
+    times = sorted({float(e["t"]) for e in record.events} | {float(x) for x in np.linspace(0, end, 97)})
+    for t in times[::3]:
+        st = state_at(record.events, t, loaded)
+        for cid, intervals in crew.items():
+            assert _where_at(intervals, t) == st.crew[cid].location, (cid, t)
+        for hid, intervals in lanes.items():
+            a, b, hopen, vopen = next(x for x in intervals if x[0] <= t < x[1] or t == x[1] == end)
+            assert hopen == st.hatches[hid].open, (hid, t)
+            if hid in valves:
+                assert vopen == st.hatches[hid].valve_open, (hid, t)
