@@ -35,9 +35,10 @@ MEANING = {
 }
 """Colours of states and events [hex RGB]."""
 
-CREW_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
-                "#bcbd22", "#17becf", "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd")
-"""Slots for crew members (matplotlib's tab10, then darker tones)."""
+CREW_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#17becf",
+                "#393b79", "#637939", "#8c6d31", "#843c39", "#7b4173", "#3182bd")
+"""Slots for crew members (matplotlib's tab10 without its olive and grey, which read poorly as
+text, then darker tones)."""
 
 COMPARTMENT_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
                        "#1f78b4", "#17becf", "#843c39", "#393b79")
