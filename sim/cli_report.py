@@ -106,6 +106,15 @@ def run_compare(args) -> int:
 
     if len(args.runs) < 2:
         raise UsageError("compare needs at least two run directories")
+    if args.html is not None:  # refused before any work, never written half
+        from sim.paths import check_output
+
+        check_output(args.html, option="--html", inputs=args.runs, directory=False)
+        target = args.html.resolve()
+        inside = next((run for run in args.runs if target.is_relative_to(run.resolve())), None)
+        if inside is not None:
+            raise UsageError(f"--html {args.html} is inside the run directory {inside}, an input of this "
+                             f"command; write the comparison elsewhere, e.g. --html compare.html")
     records = [_record(path) for path in args.runs]
     labels = [str(path.name or path) for path in args.runs]
     if len(set(labels)) < len(labels):

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.compare import compartment_groups
+from sim.paths import atomic_write
 from sim.report.html import CSS, embedded_png, html_table
 from sim.report.plots import plot_overlay
 from sim.results.milestones import shelter_of
@@ -113,5 +114,4 @@ def write_comparison(records: list, cmp: dict[str, Any], html_path: str | Path) 
         text = render_comparison_html(cmp, plot)
     html_path = Path(html_path)
     html_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(text, encoding="utf-8")
-    return html_path
+    return atomic_write(html_path, text)

@@ -126,3 +126,14 @@ def test_compare_json_and_usage(prk_run, big_leak):
     assert [r["label"] for r in cmp["runs"]] == ["prk-2026", "prk-big-leak"]
     proc = safehaven("compare", prk_run)
     assert proc.returncode == 2 and "at least two run directories" in proc.stderr
+
+
+def test_compare_html_never_writes_into_a_run(prk_run, big_leak):
+    """A comparison written over a run's own file would destroy the run (exit 2, nothing written)."""
+    before = (prk_run / "summary.json").read_bytes()
+    for target in (prk_run / "summary.json", prk_run / "compare.html", prk_run):
+        proc = safehaven("compare", prk_run, big_leak, "--html", target)
+        assert proc.returncode == 2, (target, proc.stdout)
+        assert "--html" in proc.stderr and "Traceback" not in proc.stderr
+    assert (prk_run / "summary.json").read_bytes() == before
+    assert not (prk_run / "compare.html").exists()
