@@ -160,7 +160,8 @@ def hatch_intervals(events: list[dict], hatches: Mapping[str, bool], valves: Map
 
 
 _MARKED = ("hatch", "valve", "leak_start", "leak_change", "repair_start", "repair_done", "sheltered", "alarm",
-           "measure", "reserve_floor", "hazard", "inject", "procedure_start", "trapped")
+           "measure", "reserve_floor", "hazard", "inject", "procedure_start", "trapped", "hatch_jammed",
+           "hatch_blocked", "valve_stuck")
 
 
 def event_marks(events: list[dict]) -> list[tuple[float, str, str]]:
@@ -186,7 +187,12 @@ def event_marks(events: list[dict]) -> list[tuple[float, str, str]]:
             verdict = "done" if e.get("success") else "failed"
             marks.append((t, f"repair of {e.get('leak')} {verdict}", "repair"))
         elif kind == "sheltered":
-            marks.append((t, f"sealed in {e.get('vehicle')}", "shelter"))
+            if e.get("hatch") == "closed":
+                marks.append((t, f"sealed in {e.get('vehicle')}", "shelter"))
+            else:  # in the vehicle but not sealed in: say so, it is the story
+                marks.append((t, f"in {e.get('vehicle')}, hatch {e.get('hatch') or 'not closed'}", "alarm"))
+        elif kind in ("hatch_jammed", "hatch_blocked", "valve_stuck"):
+            marks.append((t, f"{e.get('hatch')} {kind.split('_', 1)[1]}", "alarm"))
         elif kind == "alarm":
             marks.append((t, f"alarm {e.get('alarm')}", "alarm"))
         elif kind == "measure":
@@ -219,17 +225,29 @@ def _label_rows(marks: list[tuple[float, str, str]], t_end: float, width_chars: 
     return rows
 
 
+_MAX_LABEL_ROWS = 12
+"""Rows of event labels at most; marks whose label would need another row get the line only (the
+full list is the report's event timeline)."""
+
+
 def _draw_marks(axes, strip, marks, t_end: float) -> None:
     """Vertical lines through *axes* and labels, in rows, on the *strip* axis above them."""
     rows = _label_rows(marks, t_end)
-    n_rows = max(rows, default=0) + 1
+    n_rows = min(max(rows, default=0) + 1, _MAX_LABEL_ROWS)
+    hidden = 0
     for (t, label, meaning), row in zip(marks, rows, strict=True):
         colour = MEANING.get(meaning, MEANING["other"])
         for ax in axes:
             ax.axvline(t, color=colour, ls=":", lw=1.1, alpha=0.9, zorder=1)
+        if row >= _MAX_LABEL_ROWS:
+            hidden += 1
+            continue
         strip.plot([t, t], [0, n_rows - row - 0.25], color=colour, lw=0.8, ls=":")
         strip.text(t, n_rows - row - 0.5, " " + label, color=colour, fontsize=7.5, va="center",
                    ha="left", clip_on=False)
+    if hidden:
+        strip.text(1.0, 1.0, f"{hidden} more events marked without a label", transform=strip.transAxes,
+                   ha="right", va="bottom", fontsize=7.5, color=MEANING["other"])
     strip.set_ylim(0, n_rows)
     strip.set_yticks([])
     for side in ("top", "right", "left"):
@@ -312,7 +330,7 @@ def plot_series(series, png_path: str | Path, events: list[dict] | None = None,
     treserve = getattr(series, "treserve", None)
     station_treserve = getattr(series, "station_treserve", None)
     marks = event_marks(events)
-    n_rows = max(_label_rows(marks, t_end), default=0) + 1 if marks else 1
+    n_rows = min(max(_label_rows(marks, t_end), default=0) + 1, _MAX_LABEL_ROWS) if marks else 1
     panels = ["p", "dp", "o2", "co2"] + (["treserve"] if station_treserve is not None else [])
     heights = [0.28 * n_rows + 0.3] + [2.2] * len(panels)
     if locations:

@@ -65,26 +65,31 @@ def _events(run) -> list[dict]:
 def shelter_of(summary: dict, events: list[dict]) -> dict[str, Any] | None:
     """The run's shelter: the summary's ``shelter`` entry, or one derived from the events.
 
-    Derived: the vehicle of the first ``sheltered`` event (or, when none sealed, the vehicle most
+    Derived: the vehicle of the first ``sheltered`` event (or, when there is none, the vehicle most
     crew reached), entered at its first ``in_shelter``, all in at the last ``in_shelter`` of the
-    crew it sealed, sealed at the ``sheltered`` event, opened at the first ``hatch`` ``open`` of
-    the hatch closed at that instant. Returns None when nobody went into a shelter.
+    crew it names, sealed at the first ``sheltered`` event whose hatch is closed (a jammed hatch
+    leaves the shelter unsealed), opened at the first ``hatch`` ``open`` of the hatch closed at
+    that instant. Returns None when nobody went into a shelter.
     """
     if "shelter" in summary:
         return summary["shelter"]
     ins = [e for e in events if e.get("kind") == "in_shelter"]
-    sealed = next((e for e in events if e.get("kind") == "sheltered"), None)
-    if not ins and sealed is None:
+    # 'sheltered' says the crew are in; they are sealed in only when it says the hatch is closed
+    sheltered = next((e for e in events if e.get("kind") == "sheltered"), None)
+    sealed = next((e for e in events if e.get("kind") == "sheltered" and e.get("hatch", "closed") == "closed"),
+                  None)
+    if not ins and sheltered is None:
         return None
-    if sealed is not None:
-        vehicle = sealed.get("vehicle")
+    if sheltered is not None:
+        vehicle = sheltered.get("vehicle")
     else:
         counts: dict[str, int] = {}
         for e in ins:
             counts[e.get("vehicle")] = counts.get(e.get("vehicle"), 0) + 1
         vehicle = max(counts, key=lambda v: counts[v])
     mine = [e for e in ins if e.get("vehicle") == vehicle]
-    crew = list(sealed.get("crew", [])) if sealed is not None else list(dict.fromkeys(e["crew"] for e in mine))
+    crew = (list(sheltered.get("crew", [])) if sheltered is not None
+            else list(dict.fromkeys(e["crew"] for e in mine)))
     entered = mine[0]["t"] if mine else None
     all_in = max((e["t"] for e in mine if e.get("crew") in crew), default=None)
     hatch = opened = None

@@ -194,3 +194,21 @@ def test_lanes_agree_with_the_state_at_sampled_times(flagship):
             assert hopen == st.hatches[hid].open, (hid, t)
             if hid in valves:
                 assert vopen == st.hatches[hid].valve_open, (hid, t)
+
+
+def test_a_jammed_shelter_hatch_is_not_drawn_or_counted_as_sealed():
+    """In the hatch-jam drill the crew are in Dragon with the hatch open: no 'sealed' anywhere."""
+    from sim.results.milestones import shelter_of
+
+    events = [
+        {"t": 0.0, "kind": "run_start"},
+        {"t": 1959.9, "kind": "in_shelter", "crew": "fe3", "vehicle": "dragon"},
+        {"t": 2135.1, "kind": "hatch_jammed", "hatch": "pma2-dragon", "by": "fe4", "state": "open"},
+        {"t": 2135.1, "kind": "sheltered", "vehicle": "dragon", "crew": ["fe3"], "hatch": "open"},
+    ]
+    labels = [label for _, label, _ in event_marks(events)]
+    assert "in dragon, hatch open" in labels and "pma2-dragon jammed" in labels
+    assert not any("sealed" in label for label in labels)
+    shelter = shelter_of({"duration_s": 3600.0}, events)
+    assert shelter["compartment"] == "dragon" and shelter["entered_s"] == 1959.9
+    assert shelter["sealed_s"] is None and shelter["duration_s"] is None
