@@ -1,8 +1,9 @@
 """The ``drill`` command of ``safehaven``: a drill in batch or live, its scorecard, and replay.
 
 ``safehaven drill DRILL [--live] [--speed X] [--out DIR] [--seed N] [--json]`` runs a drill;
-``safehaven drill --replay DIR [--out DIR2]`` re-runs a drill's run directory (a live session
-included, its commands applied at their recorded times) and proves the same events come out.
+``safehaven drill --replay DIR [--out DIR2] [--at T]`` re-runs a drill's run directory (a live
+session included, its commands applied at their recorded times), proves the same events come out,
+and with ``--at`` shows the state at time T as recorded (:mod:`sim.results.state`).
 
 :func:`add_drill_parser` adds the command to the main parser's subparsers (its ``handler`` is
 :func:`run_drill_command`); :func:`main` runs it alone (``python -m sim.cli_drill DRILL …``) with
@@ -42,6 +43,7 @@ def _arguments(d: argparse.ArgumentParser) -> None:
     d.add_argument("--force", action="store_true", help="replace an existing run directory")
     d.add_argument("--json", action="store_true", help="print the scorecard as JSON")
     d.add_argument("--replay", type=Path, metavar="DIR", help="re-run a drill's run directory and compare events")
+    d.add_argument("--at", metavar="T", help="with --replay: also show the state at time T (00:35:00, '35 min', 2100)")
 
 
 def _console():
@@ -99,6 +101,8 @@ def run_drill_command(args) -> int:
     """
     if args.replay is not None:
         return _replay(args)
+    if args.at is not None:
+        raise UsageError("--at shows a recorded drill at time T: use it with --replay DIR")
     if args.drill is None:
         raise UsageError("drill: give a drill file, or --replay DIR")
     if not args.speed > 0:
@@ -169,16 +173,26 @@ def replay_drill(directory: Path):
 
 
 def _replay(args) -> int:
+    from sim.replay import parse_time
+    from sim.report.state_view import render_state, run_state_at, state_json
+    from sim.results.reader import read_run
     from sim.results.writers import write_run
 
     if args.out is not None and args.out.exists() and not args.force:
         raise UsageError(f"{args.out} exists; choose another --out or pass --force to replace it")
+    at = parse_time(args.at) if args.at is not None else None
+    state = series_state = None
+    if at is not None:  # checked before the re-run, so a bad --at costs nothing
+        state, series_state = run_state_at(read_run(args.replay), at)
     identical, result, index = replay_drill(args.replay)
     if args.out is not None:
         write_run(result, args.out, force=args.force)
     card = result.extra["scorecard"]
     if args.json:
-        print(json.dumps({"identical": identical, "first_difference": index, "scorecard": card}, indent=2))
+        out = {"identical": identical, "first_difference": index, "scorecard": card}
+        if state is not None:
+            out["at"] = state_json(state, series_state)
+        print(json.dumps(out, indent=2))
     else:
         console = _console()
         render_scorecard(console, card)
@@ -186,6 +200,8 @@ def _replay(args) -> int:
             console.print(f"identical: {len(result.events)} events, events.jsonl reproduced byte for byte")
         else:
             console.print(f"[red]DIFFERENT[/red]: first differing event is line {index + 1} of events.jsonl")
+        if state is not None:
+            render_state(console, state, series_state)
     return EXIT_OK if identical else EXIT_FAILED
 
 

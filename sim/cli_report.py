@@ -54,7 +54,7 @@ def run_replay(args) -> int:
     pressures read from the series, so it is the state ``report --at`` draws.
     """
     from sim.replay import parse_time, replay
-    from sim.report.state_view import render_state, state_json
+    from sim.report.state_view import render_state, run_state_at, state_json
 
     at = parse_time(args.at) if args.at is not None else None
     report = replay(args.run)
@@ -78,25 +78,6 @@ def _record(path):
     from sim.results.reader import read_run
 
     return read_run(path)
-
-
-def run_state_at(record, t: float):
-    """The state of a run directory at *t* [s] and its series there: ``(StationState, SeriesState)``.
-
-    Raises
-    ------
-    UsageError
-        If *t* is outside the run.
-    """
-    from sim.errors import UsageError
-    from sim.results.reader import interpolate_series
-    from sim.results.state import state_at
-
-    duration = record.summary.get("duration_s")
-    if t < 0 or (isinstance(duration, int | float) and t > duration + 1e-9):
-        raise UsageError(f"--at {t:g} s is outside the run (0 to {duration:g} s)")
-    loaded = record.load()
-    return state_at(record.events, t, loaded, record.series), interpolate_series(record.series, t)
 
 
 def run_compare(args) -> int:

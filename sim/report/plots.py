@@ -641,7 +641,8 @@ def draw_station(station, png_path: str | Path, initial=None, state: Mapping[str
     initial : Initial, optional
         The scenario's initial hatch and valve states (used when *state* gives none).
     state : mapping, optional
-        The state at one instant, as :func:`sim.replay.states_at` returns it: ``t`` [s],
+        The state at one instant (:func:`sim.report.html.station_drawing` makes it from the state
+        derived from the events): ``t`` [s],
         ``compartments`` {id: {p_Pa}}, ``hatches`` and ``valves`` {id: "open"/"closed"},
         ``crew`` {id: {location}}, ``leaks`` {id: {at}}.
     title : str, optional

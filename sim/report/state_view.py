@@ -10,10 +10,27 @@ from typing import Any
 
 from rich.table import Table
 
-from sim.results.state import IDLE, CrewState, StationState
+from sim.errors import UsageError
+from sim.results.reader import interpolate_series
+from sim.results.state import IDLE, CrewState, StationState, state_at
 from sim.units import format_duration
 
-__all__ = ["crew_doing", "render_state", "state_json"]
+__all__ = ["crew_doing", "render_state", "run_state_at", "state_json"]
+
+
+def run_state_at(record, t: float):
+    """The state of a run directory at *t* [s] and its series there: ``(StationState, SeriesState)``.
+
+    Raises
+    ------
+    UsageError
+        If *t* is outside the run, or the run's inputs do not load.
+    """
+    duration = record.summary.get("duration_s")
+    if t < 0 or (isinstance(duration, int | float) and t > duration + 1e-9):
+        raise UsageError(f"--at {t:g} s is outside the run (0 to {duration:g} s)")
+    loaded = record.load()
+    return state_at(record.events, t, loaded, record.series), interpolate_series(record.series, t)
 
 
 def crew_doing(state: StationState, cid: str) -> str:
@@ -81,8 +98,9 @@ def render_state(console, state: StationState, series_state) -> None:
     for v, s in state.shelter.items():
         if s.crew or s.departed:
             gone = ", departed" if s.departed else ""
+            jammed = " (jammed)" if s.hatch is not None and state.hatches[s.hatch].jammed else ""
             console.print(f"Shelter {v}: {', '.join(s.crew) or 'nobody'} inside, hatch {s.hatch} "
-                          f"{'closed' if s.sealed else 'open'}{gone}", markup=False)
+                          f"{'closed' if s.sealed else 'open'}{jammed}{gone}", markup=False)
     if not state.crew:
         console.print("Crew: none in this scenario")
         return

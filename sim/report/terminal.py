@@ -9,6 +9,7 @@ from rich.table import Table
 from rich.tree import Tree
 
 from sim.report.formats import margin_text
+from sim.results.state import trapped_causes
 from sim.units import time_text
 
 __all__ = ["render_graph", "render_run"]
@@ -41,8 +42,11 @@ def render_run(console: Console, result, out: Path | None = None, max_events: in
         table.add_column("event")
         table.add_column("details")
         shown = events if len(events) <= max_events else events[: max_events - 5] + events[-5:]
+        causes = _trapped_causes(result)
         for e in shown:
             details = ", ".join(f"{k}={v}" for k, v in e.items() if k not in ("t", "kind"))
+            if causes.get(id(e)):
+                details += f"; in the way: {'; '.join(causes[id(e)])}"
             table.add_row(_t(e["t"]), e["kind"], details)
         if len(events) > max_events:
             table.caption = f"{len(events) - max_events} more in events.jsonl"
@@ -75,6 +79,15 @@ def render_run(console: Console, result, out: Path | None = None, max_events: in
         console.print(table)
     if out is not None:
         console.print(f"run directory: {out}")
+
+
+def _trapped_causes(result) -> dict[int, tuple[str, ...]]:
+    """{id(event): the hatches in the way} for each ``trapped`` event of *result*."""
+    events = result.events.events
+    if not any(e["kind"] == "trapped" for e in events):
+        return {}
+    causes = trapped_causes(events, result.loaded, result.series)
+    return {id(events[k]): v for k, v in causes.items()}
 
 
 def render_graph(console: Console, station, initial=None) -> None:

@@ -57,7 +57,7 @@ from sim.results.reader import initial_hatch_states, interpolate_series
 from sim.station import build_graph, zones
 
 __all__ = ["DELAYED", "IDLE", "RESPONDING", "AlarmState", "CrewState", "HatchState", "LeakState", "ProcedureState", "ShelterState",
-           "StateTracker", "StationState", "state_at"]
+           "StateTracker", "StationState", "state_at", "trapped_causes"]
 
 _TIME_TOL = 1e-9
 """Events within this of T count as having happened at T [s] (event times carry 9 significant digits)."""
@@ -78,13 +78,16 @@ class CrewState:
     blocked_by: tuple[str, ...] = ()
 
     def describe(self) -> str:
-        """What they are doing, with why they are stuck when they are: for tables and dashboards."""
-        text = self.activity
+        """What they are doing, with why they are stuck when they are: for tables and dashboards.
+
+        ``go to dragon — TRAPPED by hatch pma2-dragon: jammed``; ``open hatch zvezda-prk — held by
+        hatch zvezda-prk: 12.3 kPa across it, opens below 0.5 kPa``.
+        """
         if self.trapped:
-            text += " — TRAPPED"
+            return f"{self.activity} — TRAPPED" + (f" by {'; '.join(self.blocked_by)}" if self.blocked_by else "")
         if self.blocked_by:
-            text += f" ({'; '.join(self.blocked_by)})"
-        return text
+            return f"{self.activity} — held by {'; '.join(self.blocked_by)}"
+        return self.activity
 
 
 @dataclass(frozen=True)
@@ -352,9 +355,9 @@ class StateTracker:
             trapped, blocked = False, ()
             if m.trapped_to is not None and m.aboard is None and zone_of[m.location] != zone_of[m.trapped_to]:
                 trapped = True
-                blocked = tuple(self._cause(h, pressures) for h in self._in_the_way(m.location, m.trapped_to))
+                blocked = tuple(self.cause(h, pressures) for h in self.in_the_way(m.location, m.trapped_to))
             elif m.waiting_at is not None:
-                blocked = (self._cause(m.waiting_at, pressures),)
+                blocked = (self.cause(m.waiting_at, pressures),)
             crew[cid] = CrewState(m.location, m.aboard, m.activity, m.status, trapped, blocked)
         hatches = {h: HatchState(self.hatch_open[h], self.valve_open[h], h in self.jammed, h in self.stuck)
                    for h in self.hatch_open}
@@ -372,7 +375,7 @@ class StateTracker:
         return StationState(self.t if t is None else float(t), crew, hatches, leaks, dict(self.alarms),
                             dict(self.procedures), shelter, self.n_events)
 
-    def _in_the_way(self, start: str, goal: str) -> list[str]:
+    def in_the_way(self, start: str, goal: str) -> list[str]:
         """The closed hatches on the way from *start* to *goal* with the fewest closed hatches."""
         open_ = self.hatch_open
 
@@ -390,7 +393,7 @@ class StateTracker:
                 out.append(min(edges))
         return out
 
-    def _cause(self, hatch: str, pressures: Mapping[str, float] | None) -> str:
+    def cause(self, hatch: str, pressures: Mapping[str, float] | None = None) -> str:
         """Why *hatch* stops someone: jammed, the pressure across it, or simply closed."""
         if hatch in self.jammed:
             return f"hatch {hatch}: jammed"
@@ -399,7 +402,7 @@ class StateTracker:
             a, b = h.between
             dp = abs(pressures[a] - pressures[b])
             if dp > h.max_open_dp:
-                return f"hatch {hatch}: {dp / 1000:.1f} kPa across it (opens below {h.max_open_dp / 1000:.1f} kPa)"
+                return f"hatch {hatch}: {dp / 1000:.1f} kPa across it, opens below {h.max_open_dp / 1000:.1f} kPa"
         if self.hatch_open[hatch]:
             return f"hatch {hatch}: equalizing"
         return f"hatch {hatch}: closed"
@@ -440,6 +443,28 @@ _HANDLERS = {
 """Which events change the state, and how (every other kind only advances the clock)."""
 
 
+def trapped_causes(events: list[Mapping[str, Any]], loaded, series=None) -> dict[int, tuple[str, ...]]:
+    """Why each ``trapped`` event happened: {index in *events*: the hatches in the way, with causes}.
+
+    For timelines that list a ``trapped`` event, so that it never reads "trapped" without why.
+    Pressures at each event's time come from *series* when given.
+    """
+    tracker, out = StateTracker(loaded), {}
+    for k, e in enumerate(events):
+        tracker.apply(e)
+        if e["kind"] == "trapped" and e.get("crew") in tracker.members:
+            t = float(e["t"])
+            pressures = _pressures(series, t)
+            out[k] = tuple(tracker.cause(h, pressures) for h in tracker.in_the_way(e["at"], e["to"]))
+    return out
+
+
+def _pressures(series, t: float) -> dict[str, float] | None:
+    if series is None or not len(series.t) or not series.t[0] - _TIME_TOL <= t <= series.t[-1] + _TIME_TOL:
+        return None
+    return interpolate_series(series, t).p
+
+
 def state_at(events: Iterable[Mapping[str, Any]], t: float, loaded, series=None) -> StationState:
     """The station at instant *t* [s], from a run's events (events at exactly *t* have happened).
 
@@ -463,8 +488,5 @@ def state_at(events: Iterable[Mapping[str, Any]], t: float, loaded, series=None)
         if e["t"] > t + _TIME_TOL:
             break
         tracker.apply(e)
-    pressures = None
-    if series is not None and len(series.t) and series.t[0] - _TIME_TOL <= t <= series.t[-1] + _TIME_TOL:
-        pressures = interpolate_series(series, t).p
-    return tracker.snapshot(t, pressures)
+    return tracker.snapshot(t, _pressures(series, t))
 

@@ -28,7 +28,7 @@ from sim.engine import Simulation
 from sim.scenario.drill_load import load_drill
 
 REPO = Path(__file__).resolve().parents[2]
-SCENARIOS = sorted((REPO / "scenarios").glob("*.yaml"))
+SCENARIOS = [*sorted((REPO / "scenarios").glob("*.yaml")), REPO / "tests" / "data" / "state" / "trapped-equalize.yaml"]
 DRILLS = sorted((REPO / "scenarios" / "drills").glob("*.yaml"))
 SEEDS = (1, 2, 3)
 
