@@ -41,11 +41,23 @@ def run(scenario: LoadedScenario | str | Path, seed: int | None = None, override
         A loaded scenario, or a path to load.
     seed : int, optional
         Replaces the scenario's seed.
+    overrides : list of str
+        ``PATH=VALUE`` settings, as ``safehaven run --set``; only with a path (a loaded scenario
+        already carries the overrides it was loaded with). They travel with the result, so
+        ``result.save(DIR)`` records them and ``safehaven replay DIR`` applies them again.
+
+    Raises
+    ------
+    sim.UsageError
+        If *overrides* are given with an already loaded scenario.
     """
     from sim.engine import simulate
+    from sim.errors import UsageError
 
     if not hasattr(scenario, "scenario"):
         scenario = load(scenario, overrides)
+    elif overrides:
+        raise UsageError("overrides apply when a scenario is loaded: pass its path, or use sim.load(path, overrides)")
     return simulate(scenario, seed)
 
 

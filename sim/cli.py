@@ -116,7 +116,6 @@ def _cmd_run(args) -> int:
     if args.out is not None:  # --force must never destroy what the run reads
         check_output(args.out, inputs=loaded.files.values(), force=args.force)
     result = simulate(loaded, args.seed)
-    result.extra["overrides"] = list(args.overrides)
     if args.out is not None:
         write_run(result, args.out, force=args.force, fmt=args.format)
     if args.json:

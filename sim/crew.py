@@ -6,8 +6,9 @@ divided by the member's speed (halved again when impaired). A hatch is a ``simpy
 whose capacity is the number of people who can pass at once, so people queue at it and groups
 going opposite ways take turns. Paths are planned again at every compartment, counting the people
 already queued at each hatch, so a crowd spreads over parallel routes. A closed hatch is never
-passed: the member re-plans, and when no path exists waits (reported once as ``trapped``) until
-some hatch opens.
+passed: the member re-plans, and when no path exists waits (reported once as ``trapped``, with
+the closed hatches in the way and why each is closed: jammed, a pressure difference above the
+hatch's limit, or simply closed) until some hatch opens.
 
 Hazards. A threshold-and-time model (defaults and sources in ``docs/crew.md``): continuous exposure
 to low ppO2, or to low total pressure, for a given time makes a member impaired and then
@@ -31,7 +32,7 @@ from sim.station import PASS_TIME, TRAVERSE
 if TYPE_CHECKING:
     from sim.engine import Simulation
 
-__all__ = ["ABLE", "IMPAIRED", "INCAPACITATED", "CrewMember", "HazardMonitor", "Mover", "Trapped"]
+__all__ = ["ABLE", "IMPAIRED", "INCAPACITATED", "CrewMember", "HazardMonitor", "Mover", "Trapped", "describe_block"]
 
 ABLE, IMPAIRED, INCAPACITATED = "able", "impaired", "incapacitated"
 _SEVERITY = {ABLE: 0, IMPAIRED: 1, INCAPACITATED: 2}
@@ -61,6 +62,9 @@ class CrewMember:
     responded: bool = False
     sheltered_at: float | None = None
     aboard: str | None = None  # vehicle id once undocked with it
+    destination: str | None = None  # where the last move sent them (None: never sent anywhere)
+    trapped: dict[str, Any] | None = None  # when, where and why no open path led on (kept if the move gave up)
+    sent_to_shelter: str | None = None  # the shelter vehicle a step sent them to, if any
     min_ppO2: float = math.inf
     min_p: float = math.inf
     task: simpy.Process | None = None
@@ -140,6 +144,37 @@ class Mover:
         except nx.NetworkXNoPath:
             return math.inf
 
+    def blocked_by(self, start: str, target: str) -> list[dict[str, Any]]:
+        """The closed hatches on the shortest way from *start* to *target*, each with its cause.
+
+        The way is the one the member would take with every hatch open; each closed hatch on it
+        says why: ``jammed`` (a jam fault), ``pressure difference`` (above the hatch's
+        ``max_open_dp``, with ``dp_Pa`` and ``limit_Pa``), ``vehicle departed``, or ``closed``.
+        """
+        sim = self.sim
+        try:
+            nodes = nx.shortest_path(self.G, start, target, weight=lambda u, v, edges: 1)
+        except nx.NetworkXNoPath:
+            return [{"hatch": None, "cause": "no hatch leads there"}]
+        p = sim.pressures()
+        out = []
+        for u, v in itertools.pairwise(nodes):
+            edges = self.G.get_edge_data(u, v)
+            if any(sim.hatch_open[h] for h in edges):
+                continue
+            hid = min(edges)
+            hatch = sim.station.hatches[hid]
+            dp = abs(float(p[sim.index[u]] - p[sim.index[v]]))
+            if hid in sim.departed_hatches:
+                out.append({"hatch": hid, "cause": "vehicle departed"})
+            elif hid in sim.faults.jammed_hatches:
+                out.append({"hatch": hid, "cause": "jammed"})
+            elif dp > hatch.max_open_dp:
+                out.append({"hatch": hid, "cause": "pressure difference", "dp_Pa": dp, "limit_Pa": hatch.max_open_dp})
+            else:
+                out.append({"hatch": hid, "cause": "closed"})
+        return out
+
     def move(self, member: CrewMember, target: str, wait_if_trapped: bool = True):
         """simpy process body: walk *member* to *target*.
 
@@ -156,17 +191,24 @@ class Mover:
     def _walk(self, member: CrewMember, target: str, wait_if_trapped: bool):
         sim, env = self.sim, self.sim.env
         factor = sim.scenario.physiology.impaired_speed
+        member.destination = target
+        if sim.G.nodes[target].get("shelter"):
+            member.sent_to_shelter = target
         while member.location != target:
             hops = self.route(member.location, target, member.effective_speed(factor))
             if hops is None:
+                blocked = self.blocked_by(member.location, target)
                 if not wait_if_trapped:
-                    raise Trapped(f"no open path from {member.location} to {target}")
+                    raise Trapped(f"no open path from {member.location} to {target} "
+                                  f"({'; '.join(describe_block(b) for b in blocked)})")
                 if member.trapped_to is None:  # once per spell of waiting, however many hatches change
-                    sim.log.emit(env.now, "trapped", crew=member.id, at=member.location, to=target)
+                    member.trapped = {"t_s": env.now, "at": member.location, "to": target, "blocked_by": blocked}
+                    sim.log.emit(env.now, "trapped", crew=member.id, at=member.location, to=target, blocked_by=blocked)
                     member.trapped_to = target
                 yield self.hatch_changed
                 continue
             member.trapped_to = None
+            member.trapped = None
             hatch, nxt = hops[0]
             res = self.hatches[hatch]
             with res.request() as req:
@@ -176,6 +218,16 @@ class Mover:
                 yield env.timeout(self.G.edges[member.location, nxt, hatch][PASS_TIME] / member.effective_speed(factor))
             sim.relocate(member, nxt, via=hatch)
             yield env.timeout(self.G.nodes[nxt][TRAVERSE] / member.effective_speed(factor))
+
+
+def describe_block(block: dict[str, Any]) -> str:
+    """One blocked hatch as text: ``hatch pma2-dragon: pressure difference 3.2 kPa > 0.5 kPa``."""
+    if block.get("hatch") is None:
+        return block["cause"]
+    text = f"hatch {block['hatch']}: {block['cause']}"
+    if "dp_Pa" in block:
+        text += f" {block['dp_Pa'] / 1000:.2f} kPa > {block['limit_Pa'] / 1000:.2f} kPa"
+    return text
 
 
 def _crossing(last: tuple | None, where: int, column: int, t: float, value: float, limit: float) -> float:

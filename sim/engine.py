@@ -34,9 +34,11 @@ from sim.atmosphere import (
 )
 from sim.crew import INCAPACITATED, CrewMember, HazardMonitor, Mover
 from sim.errors import SimulationError
+from sim.exposure import Exposure
 from sim.faults import Faults
 from sim.instruments import gauge_csv, gauge_readings
 from sim.procedures.lookup import StateLookup
+from sim.reserve import leak_dpdt, leak_treserve, treserve
 from sim.results.events import EventLog
 from sim.results.series import Series, SeriesRecorder, sample_times
 from sim.scenario.load import TIMELINE, LoadedScenario
@@ -228,11 +230,11 @@ class Simulation:
         self.departed: set[str] = set()
         self.departed_hatches: set[str] = set()
         self.leak_detected: dict[str, tuple[float, str]] = {}
-        self.leak_isolated: dict[str, float] = {}
-        self.leak_repaired: dict[str, float] = {}
         self.treserve_first: tuple[float, float] | None = None
+        self.measurements: list[dict[str, Any]] = []
         self.faults = Faults()
         self.temperature_log: list[tuple[float, np.ndarray]] = []
+        self.exposure = Exposure(self)
 
     # -- the atmosphere -------------------------------------------------------------------
     def _pressure_of(self, masses: np.ndarray) -> np.ndarray:
@@ -246,9 +248,16 @@ class Simulation:
         due = self.recorder.due(t)
         if len(due):
             s = self.solver.sample(due)
-            self.recorder.add(s.pressure, s.partial_pressure)
+            self._record(s.pressure, s.partial_pressure)
             self._observe(due, s.pressure)
         self.solver.advance(t)
+
+    def _record(self, p: np.ndarray, pp: np.ndarray) -> None:
+        """Add series samples taken since the last discrete change, with their true Treserves."""
+        tr = leak_treserve(p, pp, self.exposure.reserve_config(), self.station.limits.reserve_floor)
+        mask = self.exposure.crewed_mask()
+        station = tr[:, mask].min(axis=1) if mask.any() else np.full(len(p), np.nan)
+        self.recorder.add(p, pp, tr, station)
 
     def _observe(self, times: np.ndarray, p: np.ndarray) -> None:
         """Track minimum pressures and floor crossings over samples *p* (k, n) at *times* [s]."""
@@ -283,7 +292,9 @@ class Simulation:
         self.leak_state[leak.id] = {"at": leak.at, "cda_m2": cda, "started": self.env.now, "scale": 1.0}
         self.solver.add_leak(leak.id, self.index[leak.at], cda)
         self.log.emit(self.env.now, "leak_start", leak=leak.id, at=leak.at, cda_m2=cda)
-        self._check_isolation()
+        if leak.known:
+            self.leak_detected[leak.id] = (self.env.now, "known")
+        self.exposure.update()
 
     def set_leak_scale(self, leak_id: str, scale: float, cause: str) -> None:
         """Multiply a leak's current effective area by *scale* (0 seals it)."""
@@ -296,6 +307,7 @@ class Simulation:
         state["scale"] *= scale
         self.solver.set_leak_cda(leak_id, state["cda_m2"])
         self.log.emit(self.env.now, "leak_change", leak=leak_id, cda_m2=state["cda_m2"], cause=cause)
+        self.exposure.update()
 
     def set_hatch(self, hatch: str, is_open: bool, by: str | None = None) -> None:
         """Open or close a hatch now (the time it takes is the caller's business)."""
@@ -307,7 +319,7 @@ class Simulation:
             details["by"] = by
         self.log.emit(self.env.now, "hatch", **details)
         self.mover.notify_hatch_change()
-        self._check_isolation()
+        self.exposure.update()
 
     def set_valve(self, hatch: str, is_open: bool, by: str | None = None) -> None:
         """Open or close a hatch's equalization valve now."""
@@ -318,6 +330,7 @@ class Simulation:
         if by:
             details["by"] = by
         self.log.emit(self.env.now, "valve", **details)
+        self.exposure.update()
 
     def _scripted(self):
         items = []
@@ -401,7 +414,7 @@ class Simulation:
             return trip
         self.solver = trial
         in_series = _members_of(times, due)
-        self.recorder.add(s.pressure[in_series], s.partial_pressure[in_series])
+        self._record(s.pressure[in_series], s.partial_pressure[in_series])
         self._observe(times, s.pressure)
         self._commit_polls(tp, p, pp, dpdt)
         return None
@@ -562,7 +575,7 @@ class Simulation:
         if node.get("shelter") and member.sheltered_at is None:
             member.sheltered_at = self.env.now
             self.log.emit(self.env.now, "in_shelter", crew=member.id, vehicle=place)
-        self._check_isolation()
+        self.exposure.update()
 
     def set_status(self, member: CrewMember, status: str, cause: str) -> None:
         """Change a member's status; an incapacitated member stops whatever they were doing."""
@@ -588,20 +601,12 @@ class Simulation:
             if vehicle in hatch.between:
                 self.departed_hatches.add(hid)
         self.log.emit(self.env.now, "undock", vehicle=vehicle, crew=[m.id for m in aboard])
+        self.exposure.update()
 
-    def _check_isolation(self) -> None:
-        """Record when each active leak's zone (through open hatches) first holds no crew."""
-        pending = [(leak_id, state) for leak_id, state in self.leak_state.items()
-                   if leak_id not in self.leak_isolated and state["cda_m2"] != 0]
-        if not pending:
-            return
-        groups = self.open_zones()
-        where = {m.location for m in self.crew.values() if m.aboard is None}
-        for leak_id, state in pending:
-            zone = next(g for g in groups if state["at"] in g)
-            if not zone & where and len(zone) < len(self.names):
-                self.leak_isolated[leak_id] = self.env.now
-                self.log.emit(self.env.now, "leak_isolated", leak=leak_id, zone=sorted(zone))
+    def vehicle_hatch(self, vehicle: str) -> str:
+        """The hatch between a vehicle and the compartment it is docked to."""
+        v = self.station.vehicles[vehicle]
+        return next(h for h, x in self.station.hatches.items() if set(x.between) == {vehicle, v.docked_to})
 
     def open_zones(self) -> list[set[str]]:
         """Groups of compartments joined through open hatches now (do not modify them).
@@ -656,16 +661,88 @@ class Simulation:
         self.sync()
         return self._dpdt(self.env.now, self.solver.pressure())
 
-    def record_measurement(self, run, step, readings: dict[str, float], by: str | None) -> None:
-        """Log a gauge reading; the first one sets the summary's Treserve at first measurement."""
+    def measured_volume(self, of: str) -> list[str]:
+        """The compartments a gauge of *of* reads: its zone through open hatches (all for ``station``)."""
+        if of == "station":
+            return list(self.names)
+        zone = next(g for g in self.open_zones() if of in g)
+        return [c for c in self.names if c in zone]
+
+    def crew_in_volume(self, of: str) -> list[str]:
+        """Crew aboard the station who breathe in the volume a gauge of *of* reads now."""
+        volume = set(self.measured_volume(of))
+        return [m.id for m in self.crew.values() if m.aboard is None and m.location in volume]
+
+    def breathing_dpdt(self, compartments: list[str], people: int) -> float:
+        """How fast *people* breathing in *compartments* change their total pressure [Pa/s].
+
+        O2 taken up and CO2 given off at the physiology's rates, in a perfectly mixed isothermal
+        volume: ``sum_s(rate_s R_s) / sum_i(V_i / T_i)``; negative (more O2 molecules are taken
+        than CO2 molecules given back). Scrubbers and life support are not counted.
+        """
+        ph = self.scenario.physiology
+        idx = [self.index[c] for c in compartments]
+        capacity = float(np.sum(self.net.volume[idx] / self.net.temperature[idx]))
+        per_person = -ph.o2_consumption * R_SPECIES[1] + ph.co2_production * R_SPECIES[2]
+        return people * per_person / capacity
+
+    def truth_now(self, of: str) -> dict[str, float]:
+        """The model's leak-driven dP/dt [Pa/s] and Treserve [s] of *of* now (``station``: the
+        crewed volume's lowest Treserve and the steepest leak-driven fall)."""
+        self.sync()
+        p, pp = self.solver.pressure()[None, :], self.solver.partial_pressures()[None, :, :]
+        cfg = self.exposure.reserve_config()
+        rate = leak_dpdt(p, pp, cfg)[0]
+        tres = treserve(p[0], rate, self.station.limits.reserve_floor)
+        if of == "station":
+            mask = self.exposure.crewed_mask()
+            if not mask.any():
+                return {"dpdt_Pa_s": float("nan"), "treserve_s": float("nan")}
+            return {"dpdt_Pa_s": float(rate[mask].min()), "treserve_s": float(tres[mask].min())}
+        i = self.index[of]
+        return {"dpdt_Pa_s": float(rate[i]), "treserve_s": float(tres[i])}
+
+    def record_measurement(self, run, step, readings: dict[str, float], by: str | None, *,
+                           resolution: float = 0.0, breathers: list[str] = ()) -> None:
+        """Log a gauge reading and keep it, as measured, for the summary's ``measurements``.
+
+        The first reading of dP/dt or Treserve also sets ``treserve_first_s`` (the crew's figure).
+        *breathers* are the crew inside the measured volume during the window: their breathing
+        is in the reading, which is then marked confounded.
+        """
         t = self.env.now
         self.log.emit(t, "measure", procedure=run.label, of=step.of, what=step.what, value=readings[step.what],
                       dpdt_Pa_s=readings["dpdt"], treserve_s=readings["treserve"], variable=step.as_, by=by)
         if self.treserve_first is None and step.what in ("dpdt", "treserve"):
             self.treserve_first = (t, readings["treserve"])
+        volume = self.measured_volume(step.of)
+        confounded = None
+        if breathers and step.what in ("dpdt", "treserve"):
+            rate = self.breathing_dpdt(volume, len(breathers))
+            share = rate / readings["dpdt"] if readings["dpdt"] < 0 else float("nan")
+            size = float(np.sum(self.net.volume[[self.index[c] for c in volume]]))
+            reason = (f"{', '.join(breathers)} breathed inside the measured volume ({', '.join(volume)}, "
+                      f"{size:.1f} m^3) during the window: breathing alone changes its pressure by "
+                      f"{rate:.3g} Pa/s")
+            if np.isfinite(share):
+                reason += f", {100 * share:.0f} % of the measured {readings['dpdt']:.3g} Pa/s"
+            confounded = {"reason": reason, "crew": list(breathers), "breathing_dpdt_Pa_s": rate,
+                          "share": share}
+        units = {"dpdt": "Pa/s", "treserve": "s", "pressure": "Pa", "ppO2": "Pa", "ppCO2": "Pa"}
+        member = self.crew.get(by) if by else None
+        self.measurements.append({
+            "as": step.as_, "what": step.what, "of": step.of, "by": by,
+            "where": member.location if member is not None else None,
+            "t_s": t, "window_s": step.window, "value": readings[step.what], "unit": units[step.what],
+            "dpdt_Pa_s": readings["dpdt"], "treserve_s": readings["treserve"],
+            "resolution": resolution, "resolution_unit": "Pa",
+            # the smallest pressure trend the gauge can show over this window: one step of it
+            "resolution_dpdt_Pa_s": resolution / step.window if step.window > 0 else None,
+            "volume": volume,
+            "confounded": confounded, "truth": self.truth_now(step.of),
+        })
         if readings["dpdt"] < 0:
-            groups = self.open_zones()
-            measured = set(self.names) if step.of == "station" else next(g for g in groups if step.of in g)
+            measured = set(volume)
             for leak_id, state in self.leak_state.items():
                 if leak_id not in self.leak_detected and state["at"] in measured and state["cda_m2"] > 0:
                     self.leak_detected[leak_id] = (t, "measurement")
@@ -710,13 +787,28 @@ class Simulation:
         if k not in self.started_entries:
             self._start_procedure(k)
 
+    def still_trapped(self, member: CrewMember) -> bool:
+        """Whether *member* is trapped now: a move found no open path and none has opened since."""
+        trapped = member.trapped
+        return trapped is not None and member.location == trapped["at"] and \
+            self.mover.route(member.location, trapped["to"]) is None
+
+    def in_place(self, member: CrewMember) -> bool:
+        """Whether *member* is where the last move sent them (true if never sent anywhere)."""
+        return member.aboard is None and (member.destination is None or member.location == member.destination)
+
     def outcome(self) -> str:
         """The run's outcome, the first that applies of:
 
         ``crew_incapacitated``, ``evacuated`` (a vehicle left with crew), ``crew_impaired``,
-        ``sheltering`` (someone is in a shelter vehicle with its hatch closed at the end),
-        ``resumed`` (crew sheltered during the run and are out again), ``procedures_done``,
-        ``procedures_running``, ``completed`` (no crew procedures: a pure atmosphere run).
+        ``crew_trapped`` (someone cannot reach where they were sent: no open path),
+        ``crew_at_risk`` (a hazard is still present at the end: crew sealed into an isolated or
+        leaking compartment, a vehicle over its seats), ``sheltering`` (someone is in a shelter
+        vehicle with its hatch closed at the end), ``resumed`` (crew sheltered during the run,
+        and every crew member is able, free and where the procedure last sent them),
+        ``crew_out_of_place`` (crew sheltered and came out, but someone is not where they were
+        sent), ``procedures_done``, ``procedures_running``, ``completed`` (no crew procedures:
+        a pure atmosphere run).
         """
         crew = list(self.crew.values())
         if any(m.worst_status == INCAPACITATED for m in crew):
@@ -725,12 +817,16 @@ class Simulation:
             return "evacuated"
         if any(m.worst_status == "impaired" for m in crew):
             return "crew_impaired"
+        if any(self.still_trapped(m) for m in crew):
+            return "crew_trapped"
+        if any(h["hazard"] != "shelter_not_sealed" for h in self.exposure.open_hazards()):
+            return "crew_at_risk"
         closed_in = [m for m in crew if self.G.nodes[m.location].get("shelter")
                      and not any(self.hatch_open[h] for _, _, h in self.G.edges(m.location, keys=True))]
         if closed_in:
             return "sheltering"
         if any(m.sheltered_at is not None for m in crew):
-            return "resumed"
+            return "resumed" if all(self.in_place(m) for m in crew) else "crew_out_of_place"
         if self.procedure_runs:
             return "procedures_done" if all(r.status == "done" for r in self.procedure_runs) else "procedures_running"
         return "completed"
@@ -741,6 +837,7 @@ class Simulation:
         sc = self.scenario
         self.log.emit(0.0, "run_start", scenario=sc.name, seed=self.seed, spawn_key=list(self.spawn_key),
                       duration_s=sc.duration)
+        self.exposure.update()
         if sc.cabin_temperature is not None:
             self.env.process(self._cabin_temperature())
         self.env.process(self._scripted())
@@ -753,6 +850,7 @@ class Simulation:
         except SolverError as exc:
             status, message = "failed", f"atmosphere solver: {exc}"
             self.log.emit(self.env.now, "run_failed", reason=message)
+        self.exposure.finish()
         self.log.emit(self.env.now, "run_end", status=status)
         series = self.recorder.series()
         from sim.results.summary import build_summary

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.procedures.conditions import STATION
+from sim.reserve import treserve
 
 if TYPE_CHECKING:
     from sim.engine import Simulation
@@ -15,17 +16,6 @@ if TYPE_CHECKING:
 __all__ = ["StateLookup", "treserve"]
 
 _SPECIES = {"N2": 0, "O2": 1, "CO2": 2}
-
-
-def treserve(p: np.ndarray | float, dpdt: np.ndarray | float, floor: float) -> np.ndarray:
-    """Time until pressure *p* [Pa] falling at *dpdt* [Pa/s] reaches *floor* [Pa], in [s].
-
-    ``inf`` where the pressure is not falling, 0 where it is already at or below the floor.
-    """
-    p, dpdt = np.asarray(p, float), np.asarray(dpdt, float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(dpdt < 0, (p - floor) / -dpdt, np.inf)
-    return np.where(p <= floor, 0.0, out)
 
 
 class StateLookup:

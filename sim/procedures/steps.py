@@ -257,7 +257,6 @@ def repair(run: ProcedureRun, step):
     if success:
         factor = 0.0 if step.effect.seal else step.effect.area
         sim.set_leak_scale(step.leak, factor, cause="repair")
-        sim.leak_repaired.setdefault(step.leak, env.now)
     sim.log.emit(env.now, "repair_done", leak=step.leak, success=success,
                  effect="seal" if step.effect.seal else f"x{step.effect.area:g}")
     return NEXT
@@ -283,6 +282,7 @@ def measure(run: ProcedureRun, step):
         if who is None:
             return _no_one(run, step, step.by)
     readings: dict[str, float] = {}
+    breathers: list[str] = []  # crew inside the measured volume at the start or end of the window
 
     def faulty(values: np.ndarray) -> np.ndarray:
         """Apply gauge faults to readings of every compartment."""
@@ -300,11 +300,13 @@ def measure(run: ProcedureRun, step):
             sim.log.emit(env.now, "gauge_failed", of=step.of, by=who.id if who else None)
             return False
         sim.sync()
+        breathers.extend(sim.crew_in_volume(step.of))
         p0 = faulty(sim.solver.pressure())
         r0 = _read(run, p0, resolution, noise)
         if step.window > 0:
             yield env.timeout(step.window)
         sim.sync()
+        breathers.extend(c for c in sim.crew_in_volume(step.of) if c not in breathers)
         p1, pp1 = faulty(sim.solver.pressure()), sim.solver.partial_pressures()
         r1 = _read(run, p1, resolution, noise)
         sim.faults.consume_reading(step.of)
@@ -331,7 +333,8 @@ def measure(run: ProcedureRun, step):
             return NEXT
     value = readings[step.what]
     run.variables[step.as_] = value
-    sim.record_measurement(run, step, readings, who.id if who else None)
+    sim.record_measurement(run, step, readings, who.id if who else None, resolution=resolution,
+                           breathers=breathers)
     return NEXT
 
 

@@ -1,7 +1,12 @@
-"""Evaluating a scenario's ``checks``: each passes or fails, with a margin in SI units.
+"""Evaluating a scenario's ``checks``, and the default hazard checks of every run with crew.
 
-A positive margin is how much room was left (time to spare [s], pressure above the limit [Pa]);
-a negative margin is by how much the check was missed.
+Each passes or fails, with a margin in SI units and its unit (``margin_unit``). A positive margin
+is how much room was left (time to spare [s], pressure above the limit [Pa]); a negative margin
+is by how much the check was missed.
+
+Default checks (``"default": true``), added after the scenario's own to every run with crew:
+nobody sealed into an isolated or leaking compartment; no vehicle holding more crew than its
+seats (when the station has vehicles); every shelter entered was sealed (when one was entered).
 """
 
 from __future__ import annotations
@@ -23,9 +28,34 @@ def _num(x: float) -> float | str:
     return float(f"{x:.6g}")
 
 
+_DEFAULTS = (
+    ("sealed_in", "nobody sealed into an isolated or leaking compartment"),
+    ("over_capacity", "no vehicle holds more crew than its seats"),
+    ("shelter_not_sealed", "every shelter entered was sealed"),
+)
+
+
 def evaluate_checks(sim: Simulation, summary: dict[str, Any]) -> list[dict[str, Any]]:
-    """Results of every check of the scenario, in file order."""
-    return [_evaluate(sim, summary, check) for check in sim.scenario.checks]
+    """Results of every check of the scenario, in file order, then the default hazard checks."""
+    out = [_evaluate(sim, summary, check) for check in sim.scenario.checks]
+    if not getattr(sim, "crew", None):
+        return out
+    hazards = summary.get("hazards", [])
+    for kind, label in _DEFAULTS:
+        if kind == "over_capacity" and not sim.station.vehicles:
+            continue
+        if kind == "shelter_not_sealed" and not summary.get("shelters"):
+            continue
+        hit = [h for h in hazards if h["hazard"] == kind]
+        detail = "; ".join(_describe_hazard(h) for h in hit) or "none"
+        out.append({"check": label, "expect": f"no_{kind}", "passed": not hit, "margin": None, "margin_unit": None,
+                    "detail": detail, "default": True})
+    return out
+
+
+def _describe_hazard(h: dict[str, Any]) -> str:
+    until = "to the end" if h["end_s"] is None else f"to {h['end_s']:.0f} s"
+    return f"{', '.join(h['crew'])} in {', '.join(h['at'])} from {h['t_s']:.0f} s {until}: {h['cause']}"
 
 
 def _evaluate(sim: Simulation, summary: dict, check) -> dict[str, Any]:
@@ -75,27 +105,42 @@ def _evaluate(sim: Simulation, summary: dict, check) -> dict[str, Any]:
         passed = summary["outcome"] == check.is_
         detail = f"outcome {summary['outcome']!r}, expected {check.is_!r}"
     elif kind == "treserve_above":
-        value = summary.get("treserve_first_s")
+        # the model's truth, not the crew's gauge: the lowest Treserve over the whole run
+        truth = summary.get("treserve", {})
+        of = getattr(check, "of", "station") or "station"
+        low = truth if of == "station" else truth.get("per_compartment", {}).get(of, {})
+        value = low.get("min_s")
         if value is None:
-            detail = "Treserve was never measured"
+            detail = f"no Treserve for {of} (nobody aboard)"
         else:
             value = math.inf if value == "inf" else float(value)
             margin = value - check.above
             passed = margin >= 0
-            detail = f"Treserve {value:.0f} s at the first measurement, limit {check.above:.0f} s"
+            when = f" at {low['min_at_s']:.0f} s" if low.get("min_at_s") is not None else ""
+            measured = summary.get("treserve_first_s")
+            detail = (f"lowest model Treserve of {of} {value:.0f} s{when}, limit {check.above:.0f} s"
+                      + (f"; the crew first measured {float(measured):.0f} s" if measured not in (None, "inf") else ""))
     elif kind == "leak_repaired":
         leak = summary["leaks"].get(check.leak, {})
         t = leak.get("repaired_s")
+        attempts = leak.get("repairs", [])
         if t is None:
-            margin, detail = -math.inf, "never repaired"
+            margin = -math.inf
+            detail = (f"not repaired to stay: {len(attempts)} attempt(s), none held"
+                      if attempts else "never repaired")
         else:
             margin = check.within - t
             passed = margin >= 0
-            detail = f"repaired at {t:.0f} s, limit {check.within:.0f} s"
+            n = next(i for i, a in enumerate(attempts, 1) if a["accepted"])
+            detail = f"repaired to stay at {t:.0f} s (attempt {n} of {len(attempts)}), limit {check.within:.0f} s"
+            if n > 1:
+                detail += "; earlier attempts at " + ", ".join(f"{a['t_s']:.0f} s" for a in attempts[: n - 1])
+    unit = None if margin is None else ("Pa" if kind == "min_pressure" else "s")
     return {
         "check": label,
         "expect": kind,
         "passed": bool(passed),
         "margin": None if margin is None else _num(margin),
+        "margin_unit": unit,
         "detail": detail,
     }

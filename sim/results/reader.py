@@ -187,17 +187,23 @@ def read_series(directory: str | Path) -> Series:
 
 def series_from_columns(cols: dict[str, np.ndarray]) -> Series:
     """Rebuild a :class:`Series` from series.csv columns (N2 is total minus O2 and CO2)."""
-    names = tuple(dict.fromkeys(c.rsplit(".", 1)[0] for c in cols if c != "t_s"))
+    names = tuple(c[: -len(".p_Pa")] for c in cols if c.endswith(".p_Pa"))
     t = np.asarray(cols.get("t_s", np.zeros(0)), float)
     k, n = len(t), len(names)
     p = np.zeros((k, n))
     pp = np.zeros((k, n, 3))
+    tr = np.full((k, n), np.nan)
     for i, name in enumerate(names):
         p[:, i] = cols[f"{name}.p_Pa"]
         pp[:, i, 1] = cols.get(f"{name}.O2_Pa", np.zeros(k))
         pp[:, i, 2] = cols.get(f"{name}.CO2_Pa", np.zeros(k))
         pp[:, i, 0] = p[:, i] - pp[:, i, 1] - pp[:, i, 2]
-    return Series(t, names, p, pp)
+        if f"{name}.treserve_s" in cols:
+            tr[:, i] = cols[f"{name}.treserve_s"]
+    has_treserve = any(f"{name}.treserve_s" in cols for name in names)
+    station = cols.get("station.treserve_s")
+    return Series(t, names, p, pp, tr if has_treserve else None,
+                  None if station is None else np.asarray(station, float))
 
 
 @dataclass(frozen=True)

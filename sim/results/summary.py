@@ -69,16 +69,29 @@ def build_summary(sim: Simulation, series: Series, status: str, message: str) ->
         },
         "alarms": [dict(e) for e in sim.log.of_kind("alarm")],
     }
+    exposure = sim.exposure
     for leak in sc.leaks:
         state = sim.leak_state.get(leak.id, {})
         detected = sim.leak_detected.get(leak.id)
+        intervals = exposure.intervals.get(leak.id, [])
+        repairs = _repairs(sim.log.events, leak.id)
+        accepted = next((r for r in repairs if r["accepted"]), None)
+        if "started" not in state or leak.id in exposure.open_at_end:
+            isolated = None
+        else:
+            isolated = intervals[-1][1] if intervals else state["started"]
         summary["leaks"][leak.id] = {
             "at": leak.at,
+            "known": leak.known,
             "started_s": _r(state["started"]) if "started" in state else None,
             "detected_s": _r(detected[0]) if detected else None,
             "detected_by": detected[1] if detected else None,
-            "isolated_s": _r(sim.leak_isolated[leak.id]) if leak.id in sim.leak_isolated else None,
-            "repaired_s": _r(sim.leak_repaired[leak.id]) if leak.id in sim.leak_repaired else None,
+            "open_to_station": [[_r(t0), _r(t1)] for t0, t1 in intervals],
+            "open_to_station_s": _r(sum(t1 - t0 for t0, t1 in intervals)),
+            "open_to_station_kg": _r(exposure.lost_open.get(leak.id, 0.0)),
+            "isolated_s": _r(isolated) if isolated is not None else None,
+            "repaired_s": _r(accepted["t_s"]) if accepted else None,
+            "repairs": repairs,
             "cda_m2": _r(state.get("cda_m2", 0.0)),
             "leaked_kg": leaked.get(leak.id, 0.0),
         }
@@ -87,6 +100,13 @@ def build_summary(sim: Simulation, series: Series, status: str, message: str) ->
         summary["treserve_first_at_s"] = _r(sim.treserve_first[0])
     else:
         summary["treserve_first_s"] = None
+    summary["treserve"] = _treserve(series, sim.station.limits.reserve_floor)
+    summary["measurements"] = [_measurement(m) for m in sim.measurements]
+    shelters = [_shelter(vid, rec, sim.env.now) for vid, rec in exposure.shelters.items()]
+    summary["shelter"] = max(shelters, key=lambda x: (len(x["crew"]), -x["entered_s"])) if shelters else None
+    summary["shelters"] = shelters
+    summary["time_to_shelter_s"] = _time_to_shelter(sim)
+    summary["hazards"] = [_hazard(h) for h in exposure.hazards]
     crew = {}
     for m in sim.crew.values():
         crew[m.id] = {
@@ -97,6 +117,10 @@ def build_summary(sim: Simulation, series: Series, status: str, message: str) ->
             "status": m.status,
             "worst_status": m.worst_status,
             "sheltered_s": _r(m.sheltered_at) if m.sheltered_at is not None else None,
+            "sent_to_shelter": m.sent_to_shelter,
+            "destination": m.destination,
+            "in_place": sim.in_place(m),
+            "trapped": _trapped(m.trapped) if sim.still_trapped(m) else None,
             "min_ppO2_Pa": _r(m.min_ppO2) if m.min_ppO2 != float("inf") else None,
             "min_p_Pa": _r(m.min_p) if m.min_p != float("inf") else None,
         }
@@ -112,3 +136,106 @@ def build_summary(sim: Simulation, series: Series, status: str, message: str) ->
     summary["checks"] = evaluate_checks(sim, summary)
     summary["checks_passed"] = all(c["passed"] for c in summary["checks"])
     return summary
+
+
+def _repairs(events: list[dict], leak_id: str) -> list[dict[str, Any]]:
+    """Every repair attempt on a leak, from the events, with the one that held marked accepted.
+
+    An attempt is accepted when it succeeded and the leak stayed repaired: no later attempt on
+    the same leak (the procedure's measurement rejected it) and no later enlargement of the leak.
+    """
+    attempts: list[dict[str, Any]] = []
+    pending: list[dict[str, Any]] = []
+    grown_at: float | None = None
+    cda = 0.0
+    for e in events:
+        if e.get("leak") != leak_id:
+            continue
+        if e["kind"] == "leak_start":
+            cda = e["cda_m2"]
+        elif e["kind"] == "repair_start":
+            pending.append({"started_s": e["t"], "by": list(e.get("crew", [])), "at": e.get("at")})
+        elif e["kind"] == "repair_done" and pending:
+            start = pending.pop(0)
+            attempts.append({"t_s": e["t"], "by": start["by"], "started_s": start["started_s"], "at": start["at"],
+                             "success": bool(e.get("success")), "effect": e.get("effect"), "accepted": False})
+        elif e["kind"] == "leak_change":
+            if e["cda_m2"] > cda:
+                grown_at = e["t"]
+            cda = e["cda_m2"]
+    if attempts:
+        last = attempts[-1]
+        if last["success"] and (grown_at is None or grown_at < last["t_s"]):
+            last["accepted"] = True
+    for a in attempts:
+        a["t_s"], a["started_s"] = _r(a["t_s"]), _r(a["started_s"])
+    return attempts
+
+
+def _treserve(series: Series, floor: float) -> dict[str, Any]:
+    """Model-truth Treserve: the lowest value and when, for the station and every compartment."""
+
+    def low(values: np.ndarray) -> dict[str, Any]:
+        ok = ~np.isnan(values)
+        if not ok.any():
+            return {"min_s": None, "min_at_s": None}
+        k = int(np.argmin(np.where(ok, values, np.inf)))
+        return {"min_s": _r(values[k]), "min_at_s": _r(series.t[k]) if np.isfinite(values[k]) else None}
+
+    out: dict[str, Any] = {"definition": "model truth: (p - floor) / -dP/dt, dP/dt from the leaks alone",
+                           "floor_Pa": _r(floor)}
+    if series.station_treserve is None or not len(series.t):
+        return out | {"min_s": None, "min_at_s": None, "per_compartment": {}}
+    out |= low(series.station_treserve)
+    out["per_compartment"] = {name: low(series.treserve[:, i]) for i, name in enumerate(series.names)}
+    return out
+
+
+def _measurement(m: dict[str, Any]) -> dict[str, Any]:
+    out = dict(m)
+    for key in ("t_s", "window_s", "value", "dpdt_Pa_s", "treserve_s", "resolution", "resolution_dpdt_Pa_s"):
+        out[key] = _r(out[key]) if out[key] is not None else None
+    if out["confounded"] is not None:
+        c = dict(out["confounded"])
+        c["breathing_dpdt_Pa_s"], c["share"] = _r(c["breathing_dpdt_Pa_s"]), _r(c["share"], 3)
+        out["confounded"] = c
+    out["truth"] = {k: _r(v) for k, v in out["truth"].items()}
+    return out
+
+
+def _shelter(vehicle: str, rec: dict[str, Any], end: float) -> dict[str, Any]:
+    sealed, opened = rec["sealed_s"], rec["opened_s"]
+    return {
+        "compartment": vehicle,
+        "hatch": rec["hatch"],
+        "entered_s": _r(rec["entered_s"]),
+        "all_in_s": _r(rec["all_in_s"]),
+        "sealed_s": _r(sealed) if sealed is not None else None,
+        "opened_s": _r(opened) if opened is not None else None,
+        "duration_s": _r((opened if opened is not None else end) - sealed) if sealed is not None else None,
+        "sealed_at_end": sealed is not None and opened is None,
+        "crew": list(rec["crew"]),
+    }
+
+
+def _time_to_shelter(sim: Simulation) -> float | str | None:
+    """When the last crew member whom a step sent to a shelter vehicle got into one [s].
+
+    None when no step sent anyone to a shelter; ``"inf"`` when someone sent never got there.
+    """
+    sent = [m for m in sim.crew.values() if m.sent_to_shelter is not None]
+    if not sent:
+        return None
+    if any(m.sheltered_at is None for m in sent):
+        return "inf"
+    return _r(max(m.sheltered_at for m in sent))
+
+
+def _hazard(h: dict[str, Any]) -> dict[str, Any]:
+    return {"hazard": h["hazard"], "crew": list(h["crew"]), "at": list(h["at"]), "cause": h["cause"],
+            "t_s": _r(h["t_s"]), "end_s": _r(h["end_s"]) if h["end_s"] is not None else None}
+
+
+def _trapped(t: dict[str, Any]) -> dict[str, Any]:
+    blocks = [{k: (_r(v) if isinstance(v, float) else v) for k, v in b.items()} for b in t["blocked_by"]]
+    return {"t_s": _r(t["t_s"]), "at": t["at"], "to": t["to"], "blocked_by": blocks}

@@ -90,7 +90,9 @@ def write_run(result: RunResult, out: str | Path, *, force: bool = False, fmt: s
 
 
 def _write_inputs(result: RunResult, inputs: Path) -> None:
-    """Copy every file the run read, and a manifest with the seed and program version."""
+    """Copy every file the run read, and a manifest with the seed, program version and the
+    overrides the scenario was loaded with (whichever way it was loaded: ``run --set``,
+    ``sim.run(..., overrides=...)``, a drill's ``set``, a sweep's design values)."""
     inputs.mkdir()
     loaded = result.loaded
     # Files keep their positions relative to one another, so the relative references inside them
@@ -110,7 +112,7 @@ def _write_inputs(result: RunResult, inputs: Path) -> None:
         "spawn_key": list(result.summary.get("spawn_key", [])),
         "scenario": placed.get("scenario"),
         "files": placed,
-        "overrides": list(result.extra.get("overrides", [])),
+        "overrides": list(result.loaded.overrides),
     }
     with open(inputs / "manifest.json", "w", encoding="utf-8") as fh:
         json.dump(manifest, fh, indent=2)

@@ -315,5 +315,5 @@ def drill_from_document(doc: Document) -> LoadedDrill:
             files.setdefault(f"procedure:{rel}", target)
     if problems:
         raise InputError(problems)
-    runnable = LoadedScenario(scenario, st, loaded.path, files, dict(loaded.procedures))
+    runnable = LoadedScenario(scenario, st, loaded.path, files, dict(loaded.procedures), loaded.overrides)
     return LoadedDrill(drill, doc, runnable, conditions, refs, library)

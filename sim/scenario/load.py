@@ -38,6 +38,8 @@ class LoadedScenario:
     files : every file read, in the order read: ``{role: absolute path}`` (roles ``scenario``,
         ``station``, ``procedure:<path as written>``).
     procedures : validated procedures by the path string used in the scenario's ``run`` entries.
+    overrides : the ``PATH=VALUE`` settings applied when loading, in order; a run directory's
+        manifest records them so that the run replays with them.
     """
 
     scenario: Scenario
@@ -45,6 +47,7 @@ class LoadedScenario:
     path: Path | None
     files: dict[str, Path] = field(default_factory=dict)
     procedures: dict[str, Any] = field(default_factory=dict)
+    overrides: tuple[str, ...] = ()
 
 
 def _raise_if(problems: list[Problem]) -> None:
@@ -126,7 +129,7 @@ def scenario_from_document(doc: Document, overrides=()) -> LoadedScenario:
         if timeline is not None:
             procedures[TIMELINE] = timeline
     _raise_if(problems)
-    return LoadedScenario(scenario, station, doc.path, files, procedures)
+    return LoadedScenario(scenario, station, doc.path, files, procedures, tuple(overrides))
 
 
 @functools.lru_cache(maxsize=16)

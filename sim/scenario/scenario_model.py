@@ -78,6 +78,9 @@ class Leak(_Strict):
     diameter: quantity("length", upper=100.0) | None = Field(None, description="hole diameter [m]")
     cd: float = Field(DEFAULT_CD, gt=0, le=1, description="discharge coefficient (area/diameter only)")
     start: NonNegTime = Field(0.0, description="when the leak begins [s]")
+    known: bool = Field(False, description=(
+        "the crew know of this leak when it starts (as the PrK leak was known since 2019): it counts as "
+        "detected at its start, not at the first measurement or alarm that shows it"))
 
     @model_validator(mode="after")
     def _one_size(self):

@@ -11,7 +11,9 @@ The row has headline columns, always present and in this order (:data:`HEADLINE`
 ``leaked_kg``          gas lost through leaks [kg]
 ``gas_used_kg``        make-up gas drawn from every supply [kg]
 ``treserve_s``         Treserve at its first measurement (``treserve_first_s``) [s], NaN if never measured
-``time_to_shelter_s``  when the last crew member reached shelter [s]; NaN if someone never did or no crew
+``time_to_shelter_s``  when the last of the crew that a step sent to a shelter got there (the summary's
+                       ``time_to_shelter_s``) [s]; inf if one of them never did, NaN if nobody was sent
+                       (crew whose role does not shelter, such as a repair team, do not count)
 ``reserve_floor_t_s``  first time any compartment fell below the reserve floor [s], NaN if none did
 ``n_alarms``           alarms raised (float, a count)
 
@@ -97,7 +99,8 @@ def metrics_row(summary: dict[str, Any]) -> dict[str, Any]:
         "leaked_kg": _num(gas.get("leaked_kg")),
         "gas_used_kg": float(sum(_num((v or {}).get("used_kg")) for v in supplies.values())),
         "treserve_s": _num(s.get("treserve_first_s", s.get("treserve_s"))),
-        "time_to_shelter_s": _time_to_shelter(s.get("crew")),
+        "time_to_shelter_s": (_num(s["time_to_shelter_s"]) if "time_to_shelter_s" in s
+                              else _time_to_shelter(s.get("crew"))),
         "reserve_floor_t_s": _first_floor(s.get("compartments") or {}),
         "n_alarms": float(len(s.get("alarms") or [])),
     }
@@ -116,6 +119,7 @@ def metrics_row(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 def _time_to_shelter(crew: Any) -> float:
+    """For summaries written before ``time_to_shelter_s`` existed: the last of every crew member."""
     if not isinstance(crew, dict) or not crew:
         return math.nan
     times = []

@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 import sim
 from sim.engine import simulate
 
-OUTCOMES = {"crew_incapacitated", "evacuated", "crew_impaired", "sheltering", "resumed",
-            "procedures_done", "procedures_running", "completed"}
+OUTCOMES = {"crew_incapacitated", "evacuated", "crew_impaired", "crew_trapped", "crew_at_risk", "sheltering",
+            "resumed", "crew_out_of_place", "procedures_done", "procedures_running", "completed"}
 DURATIONS = ["fixed 30 s", {"dist": "uniform", "low": "10 s", "high": "2 min"},
              {"dist": "triangular", "low": "10 s", "mode": "20 s", "high": "1 min"},
              {"dist": "normal", "mean": "1 min", "sd": "20 s"}, {"dist": "lognormal", "median": "30 s", "sigma": 0.5}]
