@@ -255,8 +255,7 @@ class Simulation:
     def _record(self, p: np.ndarray, pp: np.ndarray) -> None:
         """Add series samples taken since the last discrete change, with their true Treserves."""
         tr = leak_treserve(p, pp, self.exposure.reserve_config(), self.station.limits.reserve_floor)
-        mask = self.exposure.crewed_mask()
-        station = tr[:, mask].min(axis=1) if mask.any() else np.full(len(p), np.nan)
+        station = tr[:, self.exposure.crewed_mask()].min(axis=1)
         self.recorder.add(p, pp, tr, station)
 
     def _observe(self, times: np.ndarray, p: np.ndarray) -> None:
@@ -696,8 +695,6 @@ class Simulation:
         tres = treserve(p[0], rate, self.station.limits.reserve_floor)
         if of == "station":
             mask = self.exposure.crewed_mask()
-            if not mask.any():
-                return {"dpdt_Pa_s": float("nan"), "treserve_s": float("nan")}
             return {"dpdt_Pa_s": float(rate[mask].min()), "treserve_s": float(tres[mask].min())}
         i = self.index[of]
         return {"dpdt_Pa_s": float(rate[i]), "treserve_s": float(tres[i])}

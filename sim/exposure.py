@@ -8,23 +8,25 @@ Definitions (also in docs/crew.md):
 
 * **Crewed volume**: the compartments whose air the crew breathe: every compartment joined to a
   compartment with a crew member aboard the station through open hatches *or open equalization
-  valves* (either lets air through). A scenario without crew has no one to protect; there the
-  largest such group of compartments stands for the station.
+  valves* (either lets air through). With nobody aboard (a scenario without crew, or everyone
+  departed in a vehicle) the largest such group of compartments stands for the station.
 * A leak is **open to the station** while its compartment is in the crewed volume; the intervals
   and the mass it took out of the station meanwhile are recorded.
 * **Main volume**: the largest group of compartments joined by open hatches (crew can pass).
-* **The crew's air**: the groups of compartments joined by open hatches that hold crew (without
-  crew: the main volume). ``station.treserve_s`` is the lowest Treserve in it; a compartment
+* **The crew's air**: the groups of compartments joined by open hatches that hold crew (with nobody
+  aboard: the main volume). ``station.treserve_s`` is the lowest Treserve in it; a compartment
   reached only through a valve is not breathed, though a leak behind the valve still draws the
   crew's air down through it and so shortens their Treserve.
 * Hazards (events ``hazard`` / ``hazard_end``; summary ``hazards``; default checks):
 
   - ``sealed_in``: crew in a group of compartments cut off from the main volume by closed hatches
-    that holds an open leak (cause ``leaking``) or has no life support of its own (cause
-    ``isolated``; a shelter vehicle has life support, a tunnel does not);
+    that holds an open leak (cause ``leaking``), or that is neither a vehicle nor has life support
+    of its own (cause ``isolated``: a tunnel such as the PrK; a vehicle is built to hold its crew,
+    and its seats are checked separately);
   - ``over_capacity``: more crew in a vehicle than its seats;
-  - ``shelter_not_sealed``: crew entered a shelter vehicle and its hatch was never closed while
-    they were inside (logged at the end of the run).
+  - ``shelter_not_sealed``: a ``shelter`` step took crew into a shelter vehicle and its hatch was
+    never closed while they were inside (logged at the end of the run). Crew who only moved to
+    their vehicles (ready to evacuate) were not sheltering.
 """
 
 from __future__ import annotations
@@ -76,6 +78,7 @@ class Exposure:
         self._active: dict[tuple, dict[str, Any]] = {}
         self.shelters: dict[str, dict[str, Any]] = {}
         self.open_at_end: set[str] = set()
+        self.shelter_steps: set[str] = set()  # vehicles a shelter step took crew into
         self._cfg: ReserveConfig | None = None
         self._mask: np.ndarray | None = None
         self._volume = {name: float(v) for name, v in zip(sim.names, sim.net.volume, strict=True)}
@@ -121,10 +124,10 @@ class Exposure:
         gas = _groups(sim, through_valves=True)
         where = {m.location for m in self._aboard()}
         rooms = _groups(sim, through_valves=False)
-        if sim.crew:
+        if where:
             self.crewed = {c for g in gas if where & set(g) for c in g}
             self.breathed = {c for g in rooms if where & set(g) for c in g}
-        else:
+        else:  # nobody aboard (no crew, or all departed): the largest volume stands for the station
             self.crewed = set(max(gas, key=lambda g: sum(self._volume[c] for c in g)))
             self.breathed = set(max(rooms, key=lambda g: sum(self._volume[c] for c in g)))
         for leak_id, state in sim.leak_state.items():
@@ -164,7 +167,7 @@ class Exposure:
             if not inside:
                 continue
             leaks = [leaking[c] for c in room if c in leaking]
-            supported = any(self._places[c].life_support is not None for c in room)
+            supported = any(self._places[c].life_support is not None or c in sim.station.vehicles for c in room)
             causes = [f"leaking ({', '.join(leaks)})"] if leaks else []
             if not supported:
                 causes.append("isolated (no life support)")
@@ -219,7 +222,7 @@ class Exposure:
             self.lost_open[leak_id] = self.lost_open.get(leak_id, 0.0) + self._leaked(leak_id) - since[1]
         self.open_since.clear()
         for vid, record in self.shelters.items():
-            if record["sealed_s"] is None:
+            if record["sealed_s"] is None and vid in self.shelter_steps:
                 details = {"hazard": "shelter_not_sealed", "crew": list(record["crew"]), "at": [vid],
                            "cause": f"hatch {record['hatch']} never closed with crew inside"}
                 self.hazards.append({"t_s": t, **details, "end_s": None})

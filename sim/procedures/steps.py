@@ -187,6 +187,7 @@ def _close_behind(run: ProcedureRun, vehicle: str, inside: list[CrewMember]):
 def shelter(run: ProcedureRun, step):
     arrived = yield from _gather(run, step.who, lambda m: step.in_ or m.vehicle)
     for vehicle, inside in arrived.items():
+        run.sim.exposure.shelter_steps.add(vehicle)
         if step.close:
             yield from _close_behind(run, vehicle, inside)
         run.sim.log.emit(run.env.now, "sheltered", vehicle=vehicle, crew=[m.id for m in inside],

@@ -30,8 +30,8 @@ class Series:
     pp : ndarray (k, n, 3)  partial pressures of N2, O2, CO2 [Pa]
     treserve : ndarray (k, n) or None  model-truth Treserve of every compartment [s]
         (:func:`sim.reserve.leak_treserve`; ``inf`` where no leak draws it down)
-    station_treserve : ndarray (k,) or None  the lowest Treserve in the crewed volume [s]
-        (NaN while nobody is aboard the station)
+    station_treserve : ndarray (k,) or None  the lowest Treserve in the crew's air [s]
+        (with nobody aboard, in the station's largest volume)
     """
 
     t: np.ndarray

@@ -70,7 +70,7 @@ def test_a_shelter_whose_hatch_never_sealed(write_yaml):
 crew:
   - {id: a, roles: [crew], at: lab}
 timeline:
-  - {at: 1 min, do: move, who: a, to: capsule}
+  - {at: 1 min, do: shelter, who: a, in: capsule, close: false}
   - {at: 10 min, do: move, who: a, to: lab}
 """)
     result = sim.run(path)
@@ -81,6 +81,19 @@ timeline:
     assert shelter["compartment"] == "capsule" and shelter["sealed_s"] is None and shelter["duration_s"] is None
     check = next(c for c in result.summary["checks"] if c["expect"] == "no_shelter_not_sealed")
     assert not check["passed"] and "node-capsule never closed" in check["detail"]
+
+
+def test_crew_who_only_moved_to_a_vehicle_were_not_sheltering(write_yaml):
+    path = scenario(write_yaml, """\
+crew:
+  - {id: a, roles: [crew], at: lab}
+timeline:
+  - {at: 1 min, do: move, who: a, to: capsule}
+  - {at: 10 min, do: move, who: a, to: lab}
+""")
+    result = sim.run(path)
+    assert not events_of(result, "hazard") and result.summary["shelter"]["sealed_s"] is None
+    assert not any(c["expect"] == "no_shelter_not_sealed" and not c["passed"] for c in result.summary["checks"])
 
 
 def test_sealed_into_a_leaking_compartment_and_the_hazard_ending(write_yaml):
