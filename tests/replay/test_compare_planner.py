@@ -137,3 +137,15 @@ def test_compare_html_never_writes_into_a_run(prk_run, big_leak):
         assert "--html" in proc.stderr and "Traceback" not in proc.stderr
     assert (prk_run / "summary.json").read_bytes() == before
     assert not (prk_run / "compare.html").exists()
+
+
+def test_compare_page_escapes_run_names(two_run, tmp_path):
+    import shutil
+
+    evil = tmp_path / "<i>evil"
+    shutil.copytree(two_run, evil)
+    page = tmp_path / "c.html"
+    proc = safehaven("compare", two_run, evil, "--html", page)
+    assert proc.returncode == 0, proc.stderr
+    text = page.read_text(encoding="utf-8")
+    assert "<i>evil" not in text and "&lt;i&gt;evil" in text
