@@ -389,6 +389,7 @@ def plot_series(series, png_path: str | Path, events: list[dict] | None = None,
                             label=_group_label(series, group))
         if np.isfinite(hours).any():
             ax.set_yscale("log")
+        ax.plot([], [], color="none", label="no line: no loss to a leak (unbounded)")
         ax.set_ylabel("Treserve\n[h]")
     for ax in axes[: len(panels) - (1 if locations else 0) - (1 if lanes_h else 0)]:
         ax.grid(alpha=0.3)

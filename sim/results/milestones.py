@@ -184,8 +184,8 @@ def milestones(run) -> list[Milestone]:
     tts = s.get("time_to_shelter_s") if "time_to_shelter_s" in s else None
     if "time_to_shelter_s" not in s and shelter is not None:
         tts = shelter.get("all_in_s")
-    out.append(Milestone("time_to_shelter_s", "time to shelter (last crew member in)", "time", tts,
-                         none="nobody sheltered", note=derived, core=True))
+    out.append(Milestone("time_to_shelter_s", "time to shelter (the last crew member sent there in)", "time", tts,
+                         none="nobody sent to a shelter", note=derived, core=True))
     sh = shelter or {}
     out += [
         Milestone("shelter.compartment", "shelter", "text", sh.get("compartment"), none="none", core=True),
