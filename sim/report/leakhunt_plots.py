@@ -38,9 +38,13 @@ def plot_fit(result: EstimateResult, png_path: str | Path) -> Path:
         ax, axr = axes[0, k], axes[1, k]
         g = f.series
         h = _hours(f.t)
-        label = "readings" + (" (held between changes)" if f.expanded else "")
-        ax.step(h, f.y / MMHG, where="post", color="0.35", lw=0.9, label=label)
-        ax.plot(h, model / MMHG, color="C3", lw=1.6, label="model at the posterior median")
+        if f.expanded:  # a report-on-change reading stands until the next change
+            ax.step(h, f.y / MMHG, where="post", color="0.35", lw=0.9, label="readings (held between changes)")
+        else:
+            ax.plot(h, f.y / MMHG, "o" if len(h) < 50 else ".", ms=4 if len(h) < 50 else 2.5, color="0.35",
+                    label="readings")
+        ax.plot(h, model / MMHG, "-" if len(h) >= 50 else "x--", color="C3", lw=1.4,
+                label="model at the posterior median" + ("" if len(h) >= 50 else " (at the readings)"))
         what = "ppN2" if g.reads == "N2" else "total pressure"
         ax.set_title(f"{g.id}: {what} in {g.at}", fontsize=10)
         ax.set_ylabel("mmHg")
@@ -83,8 +87,10 @@ def plot_posterior(result: EstimateResult, png_path: str | Path) -> Path:
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     probs = list(rep["site_probability"].items())[:12]
-    names = [n for n, _ in probs][::-1]
-    axp.barh(names, [p for _, p in probs][::-1], color="C2")
+    unseen = {s for g in rep["groups"] if not g["observed"] for s in g["sites"]}
+    names = [n + (" (no gauge sees it)" if n in unseen else "") for n, _ in probs][::-1]
+    colors = ["0.7" if n in unseen else "C2" for n, _ in probs][::-1]
+    axp.barh(names, [p for _, p in probs][::-1], color=colors)
     axp.set_xlim(0, 1)
     axp.set_xlabel("probability")
     axp.set_title("where is the leak?", fontsize=10)
