@@ -59,7 +59,7 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--json", action="store_true")
 
     s = sub.add_parser("schema", help="print the JSON Schema of a file kind")
-    s.add_argument("kind", choices=["station", "scenario", "procedure", "drill", "record"])
+    s.add_argument("kind", choices=["station", "scenario", "procedure", "drill", "record", "hunt"])
     for parser, handler in ((r, _cmd_run), (v, _cmd_validate), (g, _cmd_graph), (s, _cmd_schema)):
         parser.set_defaults(handler=handler)
     add_sweep_parser(sub)

@@ -8,7 +8,7 @@ __all__ = ["json_schema"]
 
 
 def json_schema(kind: str) -> dict[str, Any]:
-    """The JSON Schema (draft 2020-12) of a file *kind*: station, scenario, procedure, drill or record."""
+    """The JSON Schema (draft 2020-12) of a file *kind*: station, scenario, procedure, drill, record or hunt."""
     if kind == "station":
         from sim.scenario.station_model import Station as model
     elif kind == "scenario":
@@ -19,6 +19,8 @@ def json_schema(kind: str) -> dict[str, Any]:
         from sim.scenario.drill_model import Drill as model
     elif kind == "record":
         from sim.scenario.record_model import Record as model
+    elif kind == "hunt":
+        from sim.scenario.hunt_model import Hunt as model
     else:
         raise ValueError(f"unknown kind {kind!r}")
     schema = model.model_json_schema(by_alias=True)
