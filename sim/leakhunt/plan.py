@@ -126,10 +126,10 @@ class _Station:
         return [set(c) for c in nx.connected_components(H)]
 
 
-def _part_responses(station: Station, closed: list[str], of: str, rate: float, horizon: float):
-    """Pressure change of *of* [Pa] over times [s] after *closed* hatches close, without and with a leak
-    of *rate* [kg/s] in its part: the atmosphere solver with the station's life support (a vehicle's
-    O2 make-up and CO2 scrubbing move an isolated part's pressure as much as a small leak)."""
+def _part_responses(station: Station, closed: list[str], of: str, rate: float, times: np.ndarray):
+    """Pressure of *of* [Pa] at *times* [s] after *closed* hatches close, without and with a leak of
+    *rate* [kg/s] in its part: the atmosphere solver with the station's life support (a vehicle's O2
+    make-up and CO2 scrubbing move an isolated part's pressure as much as a small leak)."""
     from sim.atmosphere import cda_from_leak_rate, make_solver, mixture_gas_constant
     from sim.station import gas_network
 
@@ -137,7 +137,6 @@ def _part_responses(station: Station, closed: list[str], of: str, rate: float, h
     net = gas_network(station, hatch_open=open_, valve_open={h: False for h in station.hatches})
     m0 = initial_masses(station)
     index = {n: i for i, n in enumerate(net.names)}
-    times = np.concatenate([[0.0], np.geomspace(1.0, horizon, 400)])
     out = []
     for leak in (False, True):
         solver = make_solver("zonal", net, m0)
@@ -151,28 +150,28 @@ def _part_responses(station: Station, closed: list[str], of: str, rate: float, h
             R = float(mixture_gas_constant(m0[i] / m0[i].sum()))
             p0 = float((m0[i] * R_SPECIES).sum() * net.temperature[i] / net.volume[i])
             solver.add_leak("leak", i, float(cda_from_leak_rate(rate, p0, net.temperature[i], R)))
-        p = solver.sample(times).pressure[:, index[of]]
-        out.append(p - p[0])
-    return times, out[0], out[1]
+        out.append(solver.sample(times).pressure[:, index[of]])
+    return out[0], out[1]
 
 
-def _window(station, closed, of, rate, need, guess):
-    """Shortest window [s] after which the leak's part is lower than without the leak by *need* [Pa],
-    and the decision level (midway between the two expected changes) [Pa/s]."""
+def _window(station, closed, of, rate, need, guess, offset=0.0):
+    """Shortest window [s] after which the leak's part has fallen by *need* [Pa] more than it would
+    without the leak, and the decision level (midway between the two expected changes) [Pa/s].
+
+    The measurement starts *offset* [s] after the part was closed off (a vehicle's scrubber has a
+    transient of tens of minutes that the measurement must see as it will be)."""
     horizon = max(60.0, guess)
     for _ in range(12):
-        t, base, leak = _part_responses(station, closed, of, rate, horizon)
-        gap = base - leak
+        tw = np.concatenate([[0.0], np.geomspace(1.0, horizon, 400)])
+        base, leak = _part_responses(station, closed, of, rate, offset + tw)
+        gap = (base - base[0]) - (leak - leak[0])
         k = np.flatnonzero(gap >= need)
         if len(k):
             k0 = int(k[0])
-            if k0 == 0:
-                w = float(t[0])
-            else:  # interpolate between the two samples that bracket it
-                f = (need - gap[k0 - 1]) / (gap[k0] - gap[k0 - 1])
-                w = float(t[k0 - 1] + f * (t[k0] - t[k0 - 1]))
-            b = float(np.interp(w, t, base))
-            lk = float(np.interp(w, t, leak))
+            f = (need - gap[k0 - 1]) / (gap[k0] - gap[k0 - 1]) if k0 > 0 else 0.0
+            w = float(tw[k0 - 1] + f * (tw[k0] - tw[k0 - 1])) if k0 > 0 else float(tw[0])
+            b = float(np.interp(w, tw, base)) - base[0]
+            lk = float(np.interp(w, tw, leak)) - leak[0]
             return w, 0.5 * (b + lk) / w
         horizon *= 2.0
     raise Unsplittable(f"a leak of {rate * 86400:.3g} kg/day in {of}'s part does not show within {horizon / 3600:.0f} h")
@@ -303,9 +302,12 @@ def plan_hunt(station: Station, prior: dict[str, float], rate: float, resolution
         # farthest first, standing on the side nearer the crew, so the way back stays open
         order = sorted(hids, key=lambda h: -min(S.walk(crew_at, x) for x in station.hatches[h].between))
         t, at = 0.0, crew_at
+        isolated_at: dict[str, float] = {}
         for hid in order:
             side = side_near_crew(hid, crew_at)
             t += S.walk(at, side) + station.hatches[hid].close_time
+            for c in station.hatches[hid].between:
+                isolated_at[c] = t  # the last of its hatches to close isolates it
             S.G.remove_edge(*station.hatches[hid].between)
             at = side
             node.close.append(hid)
@@ -319,7 +321,8 @@ def plan_hunt(station: Station, prior: dict[str, float], rate: float, resolution
         cl = sorted(cands, key=lambda c: window({c}))
         last = crew_at if crew_at in cands else cl[-1]
         measured = [c for c in cl if c != last]
-        found = {c: _window(station, hids, c, rate, threshold, window({c})) for c in measured}
+        found = {c: _window(station, hids, c, rate, threshold, window({c}), t - isolated_at.get(c, 0.0))
+                 for c in measured}
         w = max((x[0] for x in found.values()), default=0.0)
         for c in measured:
             node.measure.append((c, found[c][0], leaf(c, t + w, 1), found[c][1]))
