@@ -146,7 +146,15 @@ def run_hunt(args) -> int:
     """``safehaven hunt HUNT [--out DIR] [--verify] [--json]``."""
     import os
 
-    from sim.leakhunt.plan import STRATEGIES, Unsplittable, air_lost, crew_hours, plan_hunt, windows_table
+    from sim.leakhunt.plan import (
+        STRATEGIES,
+        Unsplittable,
+        air_lost,
+        crew_hours,
+        farthest_candidate,
+        plan_hunt,
+        windows_table,
+    )
     from sim.leakhunt.procedure_writer import plan_procedure, plan_scenario
     from sim.scenario.hunt_load import load_hunt
 
@@ -177,7 +185,7 @@ def run_hunt(args) -> int:
     else:
         chosen = h.strategy
     plan = plans[chosen]
-    site0 = max(plan.prior, key=lambda c: plan.prior[c])
+    site0 = farthest_candidate(lh.station, plan, h.crew.at)
     report = {
         "hunt": h.name, "station": lh.station.name, "rate_kg_per_day": h.leak.rate * 86400,
         "rate_lb_per_day": h.leak.rate * 86400 / 0.45359237, "confidence": h.confidence,

@@ -38,7 +38,7 @@ from sim.atmosphere import R_SPECIES
 from sim.scenario.station_model import Station
 from sim.station import initial_masses
 
-__all__ = ["STRATEGIES", "HuntPlan", "Node", "Unsplittable", "plan_hunt"]
+__all__ = ["STRATEGIES", "HuntPlan", "Node", "Unsplittable", "farthest_candidate", "plan_hunt"]
 
 STRATEGIES = ("split", "bisect", "all")
 
@@ -334,6 +334,15 @@ def plan_hunt(station: Station, prior: dict[str, float], rate: float, resolution
     cands = {c for c in prior if prior[c] > 0}
     root = build_all(cands) if strategy == "all" else build(cands, 0.0, crew_at, 0)
     return HuntPlan(strategy, nodes, root, times, steps, prior, not violations, violations, threshold, excluded)
+
+
+def farthest_candidate(station: Station, plan: HuntPlan, crew_at: str) -> str:
+    """The searched candidate farthest from the crew (by walk), most probable first among equals: the
+    written scenario's leak, so that the crew's own part is not the leaking one."""
+    S = _Station(station)
+    reach = nx.node_connected_component(S.G, crew_at)
+    cands = [c for c in plan.prior if plan.prior[c] > 0 and c in reach]
+    return max(cands, key=lambda c: (S.walk(crew_at, c), plan.prior[c]))
 
 
 def crew_hours(plan: HuntPlan, crew_count: int) -> tuple[float, float]:

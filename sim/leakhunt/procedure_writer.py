@@ -74,7 +74,12 @@ def node_sides(plan: HuntPlan) -> list[str]:
 
 
 def plan_scenario(station_ref: str, plan: HuntPlan, rate: float, crew_at: str, crew_count: int, site: str) -> str:
-    """A scenario that runs the plan's procedure with a leak of *rate* [kg/s] in *site*."""
+    """A scenario that runs the plan's procedure with a leak of *rate* [kg/s] in *site*.
+
+    The run's default checks judge it like any other: a plan that closes the crew into a part of the
+    station with the leak (or without life support) fails "nobody sealed into an isolated or leaking
+    compartment", which is what the crew would be.
+    """
     duration = math.ceil((plan.worst_time() * 2.0 + 3600.0) / 600.0) * 600.0
     crew = [{"id": "searcher", "roles": ["search"], "at": crew_at}]
     crew += [{"id": f"crew{k}", "at": crew_at} for k in range(2, crew_count + 1)]
