@@ -44,7 +44,9 @@ def render_run(console: Console, result, out: Path | None = None, max_events: in
         shown = events if len(events) <= max_events else events[: max_events - 5] + events[-5:]
         causes = _trapped_causes(result)
         for e in shown:
-            details = ", ".join(f"{k}={v}" for k, v in e.items() if k not in ("t", "kind"))
+            # a trapped event's blocked_by is shown as the readable "in the way" below
+            details = ", ".join(f"{k}={v}" for k, v in e.items()
+                                if k not in ("t", "kind") and not (k == "blocked_by" and causes.get(id(e))))
             if causes.get(id(e)):
                 details += f"; in the way: {'; '.join(causes[id(e)])}"
             table.add_row(_t(e["t"]), e["kind"], details)
