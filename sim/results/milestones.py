@@ -237,6 +237,9 @@ def milestones(run) -> list[Milestone]:
         Milestone("treserve_first_s", "Treserve measured by the crew (first)", "duration", s.get("treserve_first_s"),
                   none="not measured", note=_confounded_note(s)),
         Milestone("treserve_first_at_s", "Treserve measured at", "time", s.get("treserve_first_at_s")),
+        Milestone("treserve_first_truth_s", "Treserve in the model at that measurement", "duration",
+                  _first_measurement(s).get("truth", {}).get("treserve_s"),
+                  none="not measured" if s.get("treserve_first_s") is None else "not in this run's summary"),
     ]
     st = s.get("station") or {}
     out += [
@@ -266,9 +269,14 @@ def _intervals_text(intervals) -> str | None:
     return ", ".join(f"{time_text(a)}–{time_text(b)}" for a, b in intervals)
 
 
+def _first_measurement(s: dict) -> dict:
+    """The summary's first measurement that gave a Treserve (``{}`` when none or not recorded)."""
+    return next((m for m in s.get("measurements") or [] if m.get("treserve_s") is not None), {})
+
+
 def _confounded_note(s: dict) -> str:
-    first = next((m for m in s.get("measurements") or [] if m.get("treserve_s") is not None), None)
-    if first and first.get("confounded"):
+    first = _first_measurement(s)
+    if first.get("confounded"):
         c = first["confounded"]
         who = first.get("by") or "the measurer"
         share = c.get("share")
