@@ -259,7 +259,8 @@ def _text(data) -> str:
 
 def _serve(argv: list[str], cwd: Path, env: dict[str, str]) -> Outcome:
     """Start a serving command, fetch the URL it prints, stop it; code 0 when the page answered 200."""
-    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    # the URL may be printed on either stream: read them as one
+    proc = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             stdin=subprocess.DEVNULL, text=True, start_new_session=True)
     seen, note, code = [], "", None
     try:
@@ -292,8 +293,8 @@ def _serve(argv: list[str], cwd: Path, env: dict[str, str]) -> Outcome:
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        rest_out, rest_err = proc.communicate()
-    return Outcome(code, "".join(seen) + (rest_out or ""), rest_err or "", note)
+        rest_out, _ = proc.communicate()
+    return Outcome(code, "".join(seen) + (rest_out or ""), "(merged into stdout)", note)
 
 
 def _cases():
@@ -358,3 +359,14 @@ def test_extraction_understands_prompts_continuations_chains_and_comments(tmp_pa
     assert [c.exit_code for c in commands] == [0, 0, 1, 0]
     written = [i for i in items if isinstance(i, WrittenFile)]
     assert [(w.path, w.text) for w in written] == [("sweeps/s.yaml", "n: 3\n")]
+
+
+def test_a_serving_command_is_started_fetched_and_stopped(tmp_path):
+    """The --serve machinery on a server that prints its URL (Python's http.server on a free port)."""
+    (tmp_path / "index.html").write_text("ok", encoding="utf-8")
+    argv = [sys.executable, "-u", "-m", "http.server", "0", "--bind", "127.0.0.1"]
+    outcome = _serve(argv, tmp_path, dict(os.environ))
+    assert outcome.code == 0, outcome
+    assert outcome.note.startswith("GET http://127.0.0.1:") and outcome.note.endswith("HTTP 200")
+    failed = _serve([sys.executable, "-c", "print('no url'); raise SystemExit(4)"], tmp_path, dict(os.environ))
+    assert failed.code is None and "exited with 4 before printing a URL" in failed.note
