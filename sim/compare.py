@@ -25,7 +25,7 @@ from sim.report.formats import check_margin_kind, delta_text, margin_text, value
 from sim.results.milestones import milestones
 from sim.units import time_text
 
-__all__ = ["TIME_TOLERANCE_S", "compare_runs", "compartment_groups", "group_name", "first_divergence", "render_comparison", "story_divergence"]
+__all__ = ["TIME_TOLERANCE_S", "compare_runs", "compartment_groups", "first_divergence", "group_name", "render_comparison", "story_divergence"]
 
 TIME_TOLERANCE_S = 0.5
 """Two events of the same story more than this apart in time [s] part the timelines (half the

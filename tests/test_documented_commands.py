@@ -321,7 +321,7 @@ def test_documented_command(document, index, document_runs):
     cmd = run.items[index]
     outcome = run.outcome(index)
     if outcome.code != cmd.exit_code:
-        tail = lambda s: "\n".join(s.strip().splitlines()[-15:]) or "(nothing)"  # noqa: E731
+        tail = lambda s: "\n".join(s.strip().splitlines()[-15:]) or "(nothing)"
         pytest.fail(
             f"{cmd.where()}: `{cmd.text}`\n"
             f"  ran: {shlex.join(cmd.argv)}   (in a copy of the repository, after the commands above it)\n"

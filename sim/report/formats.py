@@ -108,7 +108,7 @@ def delta_text(a: Any, b: Any, kind: str) -> str:
         return ""
     d = xb - xa
     if kind == "count":
-        return f"{int(round(d)):+d}" if round(d) else "0"
+        return f"{round(d):+d}" if round(d) else "0"
     written = _hms(d) if kind in ("time", "duration") else value_text(abs(d), kind)
     if not any(c in "123456789" for c in written.split(" k")[0]):
         return written  # rounds to zero: no sign

@@ -47,7 +47,7 @@ def _pyplot():
 
 
 def _hhmm(seconds: float) -> str:
-    total = int(round(seconds / 60.0))
+    total = round(seconds / 60.0)
     sign = "-" if total < 0 else ""
     total = abs(total)
     return f"{sign}{total // 60:02d}:{total % 60:02d}"
@@ -269,7 +269,7 @@ def _limit_line(ax, value: float | None, label: str, data_lo: float, data_hi: fl
 
 def _lanes(ax, rows: list[tuple[str, list[tuple[float, float, str, str]]]], t_end: float) -> None:
     """Horizontal lanes: each row a list of (t0, t1, colour, text) segments."""
-    for k, (name, segments) in enumerate(rows):
+    for k, (_name, segments) in enumerate(rows):
         for t0, t1, colour, text in segments:
             ax.barh(k, t1 - t0, left=t0, height=0.7, color=colour, edgecolor="white", lw=0.5)
             if text and (t1 - t0) > t_end * 0.012 * max(len(text), 3):
@@ -416,7 +416,7 @@ def plot_series(series, png_path: str | Path, events: list[dict] | None = None,
         _lanes(ax_of["hatches"], rows, t_end)
         ax_of["hatches"].set_ylabel("hatches", rotation=0, ha="right", va="center", fontsize=8)
     _draw_marks(axes, strip, marks, t_end)
-    for ax in axes + [strip]:
+    for ax in [*axes, strip]:
         ax.set_xlim(0, max(t_end, 1.0))
     hhmm_axis(axes[-1], t_end)
     handles, labels = ax_of["p"].get_legend_handles_labels()

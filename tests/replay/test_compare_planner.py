@@ -13,10 +13,12 @@ import subprocess
 import sys
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from sim.compare import compare_runs
+from sim.results.milestones import milestones
 from sim.results.reader import read_run
 from tests.conftest import RUNS_ROOT, make_run
 
@@ -152,16 +154,12 @@ def test_compare_page_escapes_run_names(two_run, tmp_path):
 
 
 def test_measured_treserve_stands_beside_the_model_and_says_when_confounded():
-    from sim.results.milestones import milestones
-
-    class Run:
-        events = []
-        summary = {"duration_s": 3600.0, "treserve_first_s": 2000.0, "treserve_first_at_s": 900.0,
+    run = SimpleNamespace(events=[], summary={
+                   "duration_s": 3600.0, "treserve_first_s": 2000.0, "treserve_first_at_s": 900.0,
                    "treserve": {"min_s": 3500.0, "min_at_s": 600.0},
                    "measurements": [{"by": "fe5", "treserve_s": 2000.0, "truth": {"treserve_s": 4100.0},
-                                     "confounded": {"breathing_dpdt_Pa_s": -0.004, "share": 0.51}}]}
-
-    got = {m.key: m for m in milestones(Run())}
+                                     "confounded": {"breathing_dpdt_Pa_s": -0.004, "share": 0.51}}]})
+    got = {m.key: m for m in milestones(run)}
     assert got["treserve_first_s"].value == 2000.0 and got["treserve_first_truth_s"].value == 4100.0
     assert got["treserve_first_s"].note == "confounded: fe5 breathed inside the measured volume (51% of the measured dP/dt)"
     assert got["treserve.min_s"].value == 3500.0 and got["treserve.min_s"].core

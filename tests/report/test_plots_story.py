@@ -68,7 +68,7 @@ def test_hatch_lanes_follow_the_hatch_events(flagship):
     assert lanes["tranquility-beam"] == [(0.0, end, False, False)]  # closed all run long (initial state)
     for e in record.events:
         if e["kind"] in ("hatch", "valve"):
-            a, b, hopen, vopen = next(x for x in lanes[e["hatch"]] if x[0] == e["t"])
+            _a, _b, hopen, vopen = next(x for x in lanes[e["hatch"]] if x[0] == e["t"])
             assert (hopen if e["kind"] == "hatch" else vopen) == (e["state"] == "open")
     assert all(any(not h for _, _, h, _ in v) or len(v) > 1 for v in lanes.values())
 
@@ -190,7 +190,7 @@ def test_lanes_agree_with_the_state_at_sampled_times(flagship):
         for cid, intervals in crew.items():
             assert _where_at(intervals, t) == st.crew[cid].location, (cid, t)
         for hid, intervals in lanes.items():
-            a, b, hopen, vopen = next(x for x in intervals if x[0] <= t < x[1] or t == x[1] == end)
+            _a, _b, hopen, vopen = next(x for x in intervals if x[0] <= t < x[1] or t == x[1] == end)
             assert hopen == st.hatches[hid].open, (hid, t)
             if hid in valves:
                 assert vopen == st.hatches[hid].valve_open, (hid, t)
