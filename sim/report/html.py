@@ -161,7 +161,8 @@ def station_drawing(state, pressures: dict[str, float]) -> dict[str, Any]:
             "valves": {h: "open" if x.valve_open else "closed" for h, x in state.hatches.items()
                        if x.valve_open is not None},
             "crew": {c: {"location": m.location} for c, m in state.crew.items() if m.aboard is None},
-            "leaks": {lid: {"at": lk.at} for lid, lk in state.leaks.items() if lk.active}}
+            "leaks": {lid: {"at": lk.at} for lid, lk in state.leaks.items() if lk.active},
+            "jammed": [h for h, x in state.hatches.items() if x.jammed]}
 
 
 def station_caption(state) -> str:

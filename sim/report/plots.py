@@ -645,7 +645,7 @@ def draw_station(station, png_path: str | Path, initial=None, state: Mapping[str
         The state at one instant (:func:`sim.report.html.station_drawing` makes it from the state
         derived from the events): ``t`` [s],
         ``compartments`` {id: {p_Pa}}, ``hatches`` and ``valves`` {id: "open"/"closed"},
-        ``crew`` {id: {location}}, ``leaks`` {id: {at}}.
+        ``crew`` {id: {location}}, ``leaks`` {id: {at}}, ``jammed`` [hatch ids].
     title : str, optional
     p_range : (float, float), optional
         Pressure range of the colour scale [Pa]; default from the station's reserve floor to
@@ -706,6 +706,11 @@ def station_figure(station, initial=None, state: Mapping[str, Any] | None = None
             ax.plot([x0, x1], [y0, y1], color=col, lw=2.2, ls=(0, (3, 2)), zorder=1)
             xm, ym = (x0 + x1) / 2, (y0 + y1) / 2
             ax.plot([xm], [ym], marker="|", ms=18, mew=3.5, color=col, zorder=2)
+    jammed = [h for h in state.get("jammed", ()) if h in station.hatches]
+    for hid in jammed:  # a jammed hatch, open or closed, is marked where it is
+        (x0, y0), (x1, y1) = (pos[x] for x in station.hatches[hid].between)
+        ax.plot([(x0 + x1) / 2], [(y0 + y1) / 2], marker="X", ms=13, mew=1.0, color=MEANING["hatch_closed"],
+                mec="white", zorder=4)
     crew_at: dict[str, list[str]] = {}
     for cid, m in state.get("crew", {}).items():
         if m.get("location"):
@@ -737,6 +742,9 @@ def station_figure(station, initial=None, state: Mapping[str, Any] | None = None
         Line2D([], [], marker="o", ls="", mfc="white", mec="k", ms=10, label="module"),
         Line2D([], [], marker="s", ls="", mfc="white", mec="k", ms=10, label="docked vehicle"),
     ]
+    if jammed:
+        handles.append(Line2D([], [], marker="X", ls="", color=MEANING["hatch_closed"], mec="white", ms=11,
+                              label="hatch jammed"))
     if leak_at:
         handles.append(Line2D([], [], marker="o", ls="", mfc="white", mec=MEANING["leak"], mew=3, ms=10, label="leak"))
     if crew_at:

@@ -128,4 +128,4 @@ def test_report_of_an_inline_scenario_drill_draws_the_station(tmp_path):
     assert replayed.returncode == 0, replayed.stderr
     at = json.loads(replayed.stdout)["at"]
     assert at["hatches"]["pma2-dragon"]["jammed"] is True
-    assert f"{at['crew']['cdr']['location']}: cdr" in caption
+    assert f"{at['crew']['cdr']['location']}: cdr" in caption and "Jammed: pma2-dragon" in caption
