@@ -27,6 +27,7 @@ import networkx as nx
 import numpy as np
 import simpy
 
+from sim.results.state import block_text
 from sim.station import PASS_TIME, TRAVERSE
 
 if TYPE_CHECKING:
@@ -220,14 +221,8 @@ class Mover:
             yield env.timeout(self.G.nodes[nxt][TRAVERSE] / member.effective_speed(factor))
 
 
-def describe_block(block: dict[str, Any]) -> str:
-    """One blocked hatch as text: ``hatch pma2-dragon: pressure difference 3.2 kPa > 0.5 kPa``."""
-    if block.get("hatch") is None:
-        return block["cause"]
-    text = f"hatch {block['hatch']}: {block['cause']}"
-    if "dp_Pa" in block:
-        text += f" {block['dp_Pa'] / 1000:.2f} kPa > {block['limit_Pa'] / 1000:.2f} kPa"
-    return text
+describe_block = block_text
+"""One blocked hatch as text (:func:`sim.results.state.block_text`, the words of every view)."""
 
 
 def _crossing(last: tuple | None, where: int, column: int, t: float, value: float, limit: float) -> float:

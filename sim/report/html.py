@@ -14,6 +14,7 @@ from typing import Any
 
 from sim.errors import InputError, UsageError
 from sim.report.formats import margin_text, value_text
+from sim.report.terminal import event_details
 from sim.results.milestones import milestones
 from sim.units import format_duration, time_text
 
@@ -71,13 +72,10 @@ def embedded_png(path: Path, alt: str) -> str:
     return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
 
 
-def render_html(record, images: dict[str, Path], at: float | None = None, missing: str | None = None,
-                trapped: dict[int, tuple[str, ...]] | None = None) -> str:
+def render_html(record, images: dict[str, Path], at: float | None = None, missing: str | None = None) -> str:
     """The report page for a run record and its PNG plots (``{caption: path}``).
 
-    *missing* says why the station diagram could not be drawn (the run's inputs did not load);
-    *trapped* gives, by event index, the hatches in the way of each ``trapped`` event
-    (:func:`sim.results.state.trapped_causes`).
+    *missing* says why the station diagram could not be drawn (the run's inputs did not load).
     """
     s = record.summary
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_e(s.get('scenario'))}"
@@ -133,10 +131,8 @@ def render_html(record, images: dict[str, Path], at: float | None = None, missin
     for caption, path in images.items():
         parts.append(f"<figure>{embedded_png(path, caption)}<figcaption class=\"muted\">{_e(caption)}</figcaption></figure>")
     rows = []
-    for k, e in enumerate(record.events):
-        details = ", ".join(f"{key}={v}" for key, v in e.items() if key not in ("t", "kind"))
-        if (trapped or {}).get(k):
-            details += f"; in the way: {'; '.join(trapped[k])}"
+    for e in record.events:
+        details = event_details(e)
         rows.append([_t(e["t"]), f"{float(e['t']):g}", e["kind"], details])
     parts.append(f"<h2>Event timeline</h2><p class=\"muted\">{len(rows)} events, as in events.jsonl</p>"
                  + html_table(["time", "t [s]", "event", "details"], rows, {0, 1}))
@@ -205,7 +201,7 @@ def write_report(run_dir: str | Path, html_path: str | Path, png_dir: str | Path
     """
     from sim.report.plots import draw_station, plot_crew_activity, plot_series
     from sim.results.reader import initial_hatch_states, interpolate_series, read_run
-    from sim.results.state import state_at, trapped_causes
+    from sim.results.state import state_at
 
     record = read_run(run_dir)
     missing = None
@@ -241,8 +237,7 @@ def write_report(run_dir: str | Path, html_path: str | Path, png_dir: str | Path
         gantt = plot_crew_activity(record.events, out_dir / "crew.png")
         if gantt is not None:
             images["Crew activity: who did what when"] = gantt
-        trapped = trapped_causes(record.events, loaded, record.series) if loaded is not None else None
-        text = render_html(record, images, at, missing=missing, trapped=trapped)
+        text = render_html(record, images, at, missing=missing)
     html_path = Path(html_path)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(text, encoding="utf-8")

@@ -9,10 +9,10 @@ from rich.table import Table
 from rich.tree import Tree
 
 from sim.report.formats import margin_text
-from sim.results.state import trapped_causes
+from sim.results.state import block_text
 from sim.units import time_text
 
-__all__ = ["render_graph", "render_run"]
+__all__ = ["event_details", "render_graph", "render_run"]
 
 _KEY_EVENTS = {
     "leak_start", "leak_change", "hatch", "valve", "alarm", "alarm_clear", "reserve_floor", "procedure_start",
@@ -42,14 +42,8 @@ def render_run(console: Console, result, out: Path | None = None, max_events: in
         table.add_column("event")
         table.add_column("details")
         shown = events if len(events) <= max_events else events[: max_events - 5] + events[-5:]
-        causes = _trapped_causes(result)
         for e in shown:
-            # a trapped event's blocked_by is shown as the readable "in the way" below
-            details = ", ".join(f"{k}={v}" for k, v in e.items()
-                                if k not in ("t", "kind") and not (k == "blocked_by" and causes.get(id(e))))
-            if causes.get(id(e)):
-                details += f"; in the way: {'; '.join(causes[id(e)])}"
-            table.add_row(_t(e["t"]), e["kind"], details)
+            table.add_row(_t(e["t"]), e["kind"], event_details(e))
         if len(events) > max_events:
             table.caption = f"{len(events) - max_events} more in events.jsonl"
         console.print(table)
@@ -83,13 +77,16 @@ def render_run(console: Console, result, out: Path | None = None, max_events: in
         console.print(f"run directory: {out}")
 
 
-def _trapped_causes(result) -> dict[int, tuple[str, ...]]:
-    """{id(event): the hatches in the way} for each ``trapped`` event of *result*."""
-    events = result.events.events
-    if not any(e["kind"] == "trapped" for e in events):
-        return {}
-    causes = trapped_causes(events, result.loaded, result.series)
-    return {id(events[k]): v for k, v in causes.items()}
+def event_details(e: dict) -> str:
+    """An event's fields as ``key=value, …``; the hatches in a trapped member's way in words."""
+    parts = []
+    for k, v in e.items():
+        if k in ("t", "kind"):
+            continue
+        if k == "blocked_by" and isinstance(v, list):
+            v = "; ".join(block_text(b) for b in v if isinstance(b, dict))
+        parts.append(f"{k}={v}")
+    return ", ".join(parts)
 
 
 def render_graph(console: Console, station, initial=None) -> None:

@@ -57,7 +57,7 @@ from sim.results.reader import initial_hatch_states, interpolate_series
 from sim.station import build_graph, zones
 
 __all__ = ["DELAYED", "IDLE", "RESPONDING", "AlarmState", "CrewState", "HatchState", "LeakState", "ProcedureState", "ShelterState",
-           "StateTracker", "StationState", "state_at", "trapped_causes"]
+           "StateTracker", "StationState", "block_text", "state_at"]
 
 _TIME_TOL = 1e-9
 """Events within this of T count as having happened at T [s] (event times carry 9 significant digits)."""
@@ -355,7 +355,9 @@ class StateTracker:
             trapped, blocked = False, ()
             if m.trapped_to is not None and m.aboard is None and zone_of[m.location] != zone_of[m.trapped_to]:
                 trapped = True
-                blocked = tuple(self.cause(h, pressures) for h in self.in_the_way(m.location, m.trapped_to))
+                way = self.in_the_way(m.location, m.trapped_to)
+                blocked = (tuple(self.cause(h, pressures) for h in way) if way is not None
+                           else (block_text({"hatch": None, "cause": "no hatch leads there"}),))
             elif m.waiting_at is not None:
                 blocked = (self.cause(m.waiting_at, pressures),)
             crew[cid] = CrewState(m.location, m.aboard, m.activity, m.status, trapped, blocked)
@@ -375,37 +377,59 @@ class StateTracker:
         return StationState(self.t if t is None else float(t), crew, hatches, leaks, dict(self.alarms),
                             dict(self.procedures), shelter, self.n_events)
 
-    def in_the_way(self, start: str, goal: str) -> list[str]:
-        """The closed hatches on the way from *start* to *goal* with the fewest closed hatches."""
-        open_ = self.hatch_open
+    def in_the_way(self, start: str, goal: str) -> list[str] | None:
+        """The closed hatches on the way from *start* to *goal*, None when no hatch leads there.
 
-        def weight(u, v, edges):
-            return min((0.0 if open_[h] else 1.0) + 1e-3 for h in edges)
-
+        The way is the one with the fewest hatches, whatever their state: the rule the engine
+        uses for the ``blocked_by`` of a ``trapped`` event (:meth:`sim.crew.Mover.blocked_by`).
+        """
         try:
-            nodes = nx.dijkstra_path(self.G, start, goal, weight=weight)
+            nodes = nx.shortest_path(self.G, start, goal, weight=lambda u, v, edges: 1)
         except nx.NetworkXNoPath:
-            return []
+            return None
         out = []
         for u, v in itertools.pairwise(nodes):
             edges = self.G.get_edge_data(u, v)
-            if not any(open_[h] for h in edges):
+            if not any(self.hatch_open[h] for h in edges):
                 out.append(min(edges))
         return out
 
-    def cause(self, hatch: str, pressures: Mapping[str, float] | None = None) -> str:
-        """Why *hatch* stops someone: jammed, the pressure across it, or simply closed."""
-        if hatch in self.jammed:
-            return f"hatch {hatch}: jammed"
+    def block(self, hatch: str, pressures: Mapping[str, float] | None = None) -> dict[str, Any]:
+        """Why *hatch* stops someone, as the engine's ``blocked_by`` entries say it (see :func:`block_text`)."""
         h = self.station.hatches[hatch]
+        if any(v in self.departed for v in h.between):
+            return {"hatch": hatch, "cause": "vehicle departed"}
+        if hatch in self.jammed:
+            return {"hatch": hatch, "cause": "jammed"}
         if pressures is not None:
             a, b = h.between
             dp = abs(pressures[a] - pressures[b])
             if dp > h.max_open_dp:
-                return f"hatch {hatch}: {dp / 1000:.1f} kPa across it, opens below {h.max_open_dp / 1000:.1f} kPa"
-        if self.hatch_open[hatch]:
-            return f"hatch {hatch}: equalizing"
-        return f"hatch {hatch}: closed"
+                return {"hatch": hatch, "cause": "pressure difference", "dp_Pa": dp, "limit_Pa": h.max_open_dp}
+        return {"hatch": hatch, "cause": "equalizing" if self.hatch_open[hatch] else "closed"}
+
+    def cause(self, hatch: str, pressures: Mapping[str, float] | None = None) -> str:
+        """Why *hatch* stops someone, in words (:func:`block_text`)."""
+        return block_text(self.block(hatch, pressures))
+
+
+def block_text(block: Mapping[str, Any]) -> str:
+    """One hatch in someone's way, in words, from a ``blocked_by`` entry of an event or the state.
+
+    ``hatch pma2-dragon: jammed``, ``hatch zvezda-prk: 12.3 kPa across it, opens below 0.5 kPa``,
+    ``hatch soyuz-rassvet: vehicle departed``, ``hatch X: closed``, ``no hatch leads there``.
+
+    Examples
+    --------
+    >>> block_text({"hatch": "h", "cause": "pressure difference", "dp_Pa": 12345.0, "limit_Pa": 500.0})
+    'hatch h: 12.3 kPa across it, opens below 0.5 kPa'
+    """
+    if block.get("hatch") is None:
+        return str(block.get("cause", "no hatch leads there"))
+    if "dp_Pa" in block:
+        return (f"hatch {block['hatch']}: {block['dp_Pa'] / 1000:.1f} kPa across it, "
+                f"opens below {block['limit_Pa'] / 1000:.1f} kPa")
+    return f"hatch {block['hatch']}: {block['cause']}"
 
 
 def _sets_activity(value: str):
@@ -441,22 +465,6 @@ _HANDLERS = {
     "procedure_end": StateTracker._procedure_end,
 }
 """Which events change the state, and how (every other kind only advances the clock)."""
-
-
-def trapped_causes(events: list[Mapping[str, Any]], loaded, series=None) -> dict[int, tuple[str, ...]]:
-    """Why each ``trapped`` event happened: {index in *events*: the hatches in the way, with causes}.
-
-    For timelines that list a ``trapped`` event, so that it never reads "trapped" without why.
-    Pressures at each event's time come from *series* when given.
-    """
-    tracker, out = StateTracker(loaded), {}
-    for k, e in enumerate(events):
-        tracker.apply(e)
-        if e["kind"] == "trapped" and e.get("crew") in tracker.members:
-            t = float(e["t"])
-            pressures = _pressures(series, t)
-            out[k] = tuple(tracker.cause(h, pressures) for h in tracker.in_the_way(e["at"], e["to"]))
-    return out
 
 
 def _pressures(series, t: float) -> dict[str, float] | None:

@@ -8,6 +8,7 @@ until the two sides are within 0.5 kPa (00:04:40); it opens at 00:05:40 and c1 g
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -22,7 +23,9 @@ SCENARIO = REPO / "tests" / "data" / "state" / "trapped-equalize.yaml"
 def safehaven(*args):
     exe = shutil.which("safehaven")
     cmd = [exe] if exe else [sys.executable, "-m", "sim.cli"]
-    return subprocess.run([*cmd, *map(str, args)], cwd=REPO, capture_output=True, text=True, timeout=300)
+    # a wide terminal, so that table cells are not wrapped in the middle of the words looked for
+    env = {**os.environ, "COLUMNS": "250"}
+    return subprocess.run([*cmd, *map(str, args)], cwd=REPO, capture_output=True, text=True, timeout=300, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +34,7 @@ def run_dir(tmp_path_factory) -> Path:
     done = safehaven("run", SCENARIO, "--out", out)
     assert done.returncode == 0, done.stderr
     # the terminal timeline says why c1 is trapped
-    assert "trapped" in done.stdout and "hatch module-tunnel: 41.3 kPa across it" in done.stdout
+    assert "trapped" in done.stdout and "blocked_by=hatch module-tunnel: 41.3 kPa across it" in done.stdout
     return out
 
 
@@ -68,7 +71,7 @@ def test_table_and_report_say_why(run_dir, tmp_path):
     assert safehaven("report", run_dir, "--at", "00:02:00", "--html", html).returncode == 0
     text = html.read_text()
     assert "c1 trapped in module (hatch module-tunnel: 27.0 kPa across it, opens below 0.5 kPa)" in text
-    assert "in the way: hatch module-tunnel: 41.3 kPa across it" in text  # the event timeline
+    assert "blocked_by=hatch module-tunnel: 41.3 kPa across it, opens below 0.5 kPa" in text  # the event timeline
 
 
 def test_drill_replay_at_shows_the_jam(tmp_path):
