@@ -8,6 +8,7 @@ Forms::
     safehaven sweep resume DIR [--workers W] [--executor ...] [--dask ...]
     safehaven sweep rerun DIR RUN_ID --out RUNDIR [--force]
     safehaven sweep plot DIR [--out FOLDER] [--metric COLUMN]
+    safehaven sweep analyze DIR --metric COLUMN [--failed refuse|conditional] [--out FOLDER]
 
 A sweep file (``--file``) holds the same settings as YAML: ``scenario`` (relative to the file),
 ``vary`` (a mapping PATH: SPEC), ``design``, ``n``, ``replicates``, ``seed``, ``out``,
@@ -26,7 +27,7 @@ from sim.errors import InputError, Problem, UsageError
 
 __all__ = ["add_sweep_parser", "main", "run_sweep_command"]
 
-_SUB = ("resume", "rerun", "plot")
+_SUB = ("resume", "rerun", "plot", "analyze")
 _FILE_KEYS = {"scenario", "vary", "design", "n", "replicates", "seed", "crn", "out", "chunk_size", "workers",
               "executor", "dask"}
 
@@ -58,7 +59,12 @@ def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
                    "tcp://host:8786, or a scheduler file")
     p.add_argument("--file", type=Path, help="a sweep file (YAML) with the same settings")
     p.add_argument("--force", action="store_true", help="replace a different sweep (or run directory)")
-    p.add_argument("--metric", help="plot: the column of the heat map (default checks_passed)")
+    p.add_argument("--metric", help="plot: the column of the heat map (default checks_passed); analyze: the "
+                   "column analysed (a number, a pass/fail, or COLUMN=VALUE for text such as outcome=vacuum)")
+    p.add_argument("--failed", choices=["refuse", "conditional"], default=None,
+                   help="analyze: with failed or missing runs, refuse (default) or analyse the metric "
+                        "conditional on success (whole Saltelli blocks / Morris trajectories only)")
+    p.add_argument("--resamples", type=int, help="analyze: bootstrap resamples of the intervals (default 1000)")
     p.add_argument("--quiet", action="store_true", help="no progress bar and no summary table")
     p.add_argument("--json", action="store_true", help="print a JSON report instead of tables")
     p.set_defaults(handler=run_sweep_command)
@@ -97,7 +103,7 @@ def run_sweep_command(args: argparse.Namespace) -> int:
     words = list(args.words)
     try:
         if words and words[0] in _SUB:
-            return {"resume": _resume, "rerun": _rerun, "plot": _plot}[words[0]](args, words[1:])
+            return {"resume": _resume, "rerun": _rerun, "plot": _plot, "analyze": _analyze}[words[0]](args, words[1:])
         return _start(args, words)
     except KeyboardInterrupt:
         where = words[1] if words[:1] == ["resume"] and len(words) > 1 else (
@@ -259,6 +265,49 @@ def _plot(args, words: list[str]) -> int:
     elif not args.quiet:
         for p in paths:
             print(p)
+    return 0
+
+
+def _analyze(args, words: list[str]) -> int:
+    from sim.sweep.sensitivity import RESAMPLES, analyze, plot_analysis
+    from sim.sweep.store import SweepStore
+
+    if len(words) != 1 or not args.metric:
+        raise UsageError("usage: safehaven sweep analyze DIR --metric COLUMN [--failed refuse|conditional] "
+                         "[--out FOLDER]")
+    result = analyze(words[0], args.metric, args.failed or "refuse",
+                     resamples=args.resamples if args.resamples is not None else RESAMPLES)
+    name = "".join(c if c.isalnum() or c in "-_." else "_" for c in args.metric)
+    folder = Path(args.out) if args.out is not None else SweepStore(words[0]).root / "analysis"
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / f"{result.method}_{name}"
+    csv = stem.with_suffix(".csv")
+    result.table.to_csv(csv, index=False)
+    js = stem.with_suffix(".json")
+    js.write_text(json.dumps(result.to_dict(), indent=2) + "\n", encoding="utf-8")
+    png = plot_analysis(result, stem.with_suffix(".png"))
+    if args.json:
+        print(json.dumps(result.to_dict() | {"files": [str(csv), str(js), str(png)]}, indent=2))
+        return 0
+    if not args.quiet:
+        from rich.markup import escape
+        from rich.table import Table
+
+        console = _console()
+        for note in result.notes:
+            console.print(f"note: {escape(note)}")
+        console.print(f"{'Sobol' if result.method == 'sobol' else 'Morris'} indices of {escape(args.metric)}: "
+                      f"{result.points_used} of {result.points} points ({result.runs} runs, {result.runs_failed} "
+                      f"failed), intervals {result.conf_level:.0%} bootstrap", soft_wrap=True)
+        table = Table()
+        for c in ("index", "parameter", "parameter2", "value", "low", "high"):
+            table.add_column(c, justify="right" if c in ("value", "low", "high") else "left", overflow="fold")
+        for row in result.table.itertuples(index=False):
+            table.add_row(row.index, escape(row.parameter), escape(row.parameter2), f"{row.value:.4g}",
+                          "" if row.low != row.low else f"{row.low:.4g}", "" if row.high != row.high else f"{row.high:.4g}")
+        console.print(table)
+        for f in (csv, js, png):
+            console.print(str(f), soft_wrap=True)
     return 0
 
 
