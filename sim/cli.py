@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from sim import __version__
+from sim.cli_assess import add_assess_parser
 from sim.cli_boundary import add_boundary_parser
 from sim.cli_drill import add_drill_parser
 from sim.cli_leakhunt import add_leakhunt_parsers
@@ -68,6 +69,7 @@ def _parser() -> argparse.ArgumentParser:
     add_drill_parser(sub)
     add_leakhunt_parsers(sub)
     add_boundary_parser(sub)
+    add_assess_parser(sub)
     return p
 
 
