@@ -33,6 +33,7 @@ curve) for the same interval. The result states the runs used against that count
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -391,7 +392,7 @@ def find_boundary(scenario: str | Path, specs: list[Spec], event: Event, *, repl
             while len(results) < max_lines:
                 ys = sorted(results)
                 gaps = []
-                for y0, y1 in zip(ys, ys[1:], strict=False):
+                for y0, y1 in itertools.pairwise(ys):
                     v0, v1 = results[y0]["value"], results[y1]["value"]
                     if v0 is None and v1 is None:
                         continue
