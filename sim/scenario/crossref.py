@@ -36,6 +36,11 @@ def check_station(station: Station, doc: Document, root: tuple = ()) -> list[Pro
     """Problems with a station's internal references, located in *doc* under *root*."""
     out: list[Problem] = []
     places = set(station.compartments) | set(station.vehicles)
+    for section, items in (("compartments", station.compartments), ("vehicles", station.vehicles)):
+        if "station" in items:  # it names the whole station in checks, conditions and series.csv
+            out.append(doc.problem((*root, section, "station"),
+                                   "'station' is reserved for the whole station (checks, conditions, "
+                                   "station.treserve_s); give this compartment another id"))
     for vid in station.vehicles:
         if vid in station.compartments:
             out.append(doc.problem((*root, "vehicles", vid), f"id '{vid}' is already a compartment; ids must be unique"))

@@ -160,7 +160,7 @@ def test_series_carries_the_true_treserve_and_the_summary_its_minimum(flagship):
     assert np.isinf(prk[refilling]).all() and (np.diff(p)[refilling[1:]] > 0).all()
 
 
-def test_the_gauge_reads_one_step_for_the_base_and_the_tenfold_leak_the_truth_does_not(flagship, tenfold):
+def test_the_gauge_reading_is_kept_as_measured_beside_the_model_truth(flagship, tenfold):
     (_, base, _, _), (_, ten, _, _) = flagship, tenfold
     mb, mt = base["measurements"][0], ten["measurements"][0]
     step = mb["resolution"] / mb["window_s"]
@@ -170,6 +170,9 @@ def test_the_gauge_reads_one_step_for_the_base_and_the_tenfold_leak_the_truth_do
     # ...while the model's leak-driven rate after the first repair is ten times larger
     assert mt["truth"]["dpdt_Pa_s"] / mb["truth"]["dpdt_Pa_s"] == pytest.approx(10.0, rel=0.05)
     assert mb["by"] == "fe5" and mb["where"] == "zvezda" and mb["of"] == "prk" and mb["confounded"] is None
+    # after the tenfold leak's second repair the gauge sees nothing; the leak still draws the PrK down
+    last = ten["measurements"][-1]
+    assert last["value"] == 0.0 and last["truth"]["dpdt_Pa_s"] < 0 and abs(last["truth"]["dpdt_Pa_s"]) < step
 
 
 def test_model_treserve_of_a_sealed_volume_matches_the_choked_flow_formula(write_yaml, tmp_path):
@@ -261,3 +264,13 @@ def test_sweep_time_to_shelter_is_for_the_crew_who_shelter(flagship):
     assert math.isnan(metrics_row(nobody)["time_to_shelter_s"])
     never = dict(s, time_to_shelter_s="inf")
     assert math.isinf(metrics_row(never)["time_to_shelter_s"])
+
+
+def test_a_compartment_cannot_be_called_station(write_yaml):
+    path = write_yaml("st.yaml", """
+        name: reserved
+        compartments:
+          station: {volume: 10 m^3}
+    """)
+    done = safehaven("validate", path)
+    assert done.returncode == 2 and "'station' is reserved" in done.stderr and "st.yaml:" in done.stderr
