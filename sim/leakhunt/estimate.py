@@ -44,12 +44,12 @@ LB_PER_DAY = 0.45359237 / 86400.0
 """1 lb/day [kg/s]."""
 _C_TEST = 1e-9
 """Leak area of the sensitivity run [m^2] (~0.05 lb/day at 1 atm): small enough to be linear."""
-_N_NODES = 5
+_N_NODES = 3
 BETA_GRID = np.linspace(0.0, 1.5, 16)
 """Grid of a fitted temperature coupling (flat prior): 0 = the gas ignores the logged swing."""
 TEMPERATURE_STEP = 300.0
 """Step [s] in which the forward model applies the record's temperature logs (the engine's default)."""
-_N_GRID = 81
+_N_GRID = 61
 
 
 class UnusableRecord(ValueError):
@@ -205,57 +205,74 @@ def estimate(record: LeakRecord) -> EstimateResult:
         s = f.series.noise if f.series.noise is not None else noise_guess(f.y, q)
         sigma_eff.append(math.sqrt(s * s + q * q / 12.0))
 
-    group_results = []
+    def evaluate(site, lo, hi):
+        grid = np.linspace(lo, hi, _N_GRID)
+        nodes = np.linspace(lo, hi, _N_NODES)
+        node_runs = [fm.run(site, c) for c in nodes]
+        ll = np.zeros(_N_GRID)
+        sig_used, beta_used = [], []
+        for gi, f in enumerate(fits):
+            lnF = np.log(np.stack([r.gauge[gi] for r in node_runs]))  # (nodes, N)
+            m = np.empty((_N_GRID, len(f.t)))
+            for k in range(len(f.t)):
+                m[:, k] = np.interp(grid, nodes, lnF[:, k])
+            m = np.exp(m)
+            lb, sb = [], []
+            for beta in f.betas:
+                lg, su = gauge_loglik(f.y, m * (1.0 + beta * (f.tau - 1.0)), f.series.resolution, f.series.noise)
+                lb.append(lg)
+                sb.append(su)
+            lb, sb = np.array(lb), np.array(sb)  # (betas, grid)
+            ll += logsumexp(lb, axis=0) - math.log(len(f.betas))
+            w = np.exp(lb - lb.max(0))
+            sig_used.append((w * sb).sum(0) / w.sum(0))
+            beta_used.append((w * f.betas[:, None]).sum(0) / w.sum(0))
+        return dict(lo=lo, hi=hi, grid=grid, nodes=nodes, node_runs=node_runs, ll=ll, sigma=sig_used, beta=beta_used)
+
+    states = []
     for grp in groups:
-        site = grp[0]
-        sg = sens[site]
+        sg = sens[grp[0]]
         observed = any(np.any(np.abs(x) > 0) for x in sg)
         lo, hi = _window(fits, base, sg, sigma_eff, c_max) if observed else (0.0, c_max)
+        states.append((grp, observed, evaluate(grp[0], lo, hi)))
+    # the window of a group must hold its likelihood (20 log units down at both ends) wherever that
+    # can matter: an edge more than 50 log units below the best group's maximum cannot
+    best_top = max(ev["ll"].max() for _, _, ev in states)
+    group_results = []
+    for grp, observed, ev in states:
         for _attempt in range(8):
-            grid = np.linspace(lo, hi, _N_GRID)
-            nodes = np.linspace(lo, hi, _N_NODES)
-            node_runs = [fm.run(site, c) for c in nodes]
-            ll = np.zeros(_N_GRID)
-            sig_used, beta_used = [], []
-            for gi, f in enumerate(fits):
-                lnF = np.log(np.stack([r.gauge[gi] for r in node_runs]))  # (nodes, N)
-                m = np.empty((_N_GRID, len(f.t)))
-                for k in range(len(f.t)):
-                    m[:, k] = np.interp(grid, nodes, lnF[:, k])
-                m = np.exp(m)
-                lb, sb = [], []
-                for beta in f.betas:
-                    lg, su = gauge_loglik(f.y, m * (1.0 + beta * (f.tau - 1.0)), f.series.resolution, f.series.noise)
-                    lb.append(lg)
-                    sb.append(su)
-                lb, sb = np.array(lb), np.array(sb)  # (betas, grid)
-                ll += logsumexp(lb, axis=0) - math.log(len(f.betas))
-                w = np.exp(lb - lb.max(0))
-                sig_used.append((w * sb).sum(0) / w.sum(0))
-                beta_used.append((w * f.betas[:, None]).sum(0) / w.sum(0))
             if not observed:
                 break
-            # the window must hold the likelihood (20 log units down at both ends): widen it, or
-            # move it to where the maximum was found at its edge
+            ll, lo, hi = ev["ll"], ev["lo"], ev["hi"]
             top, width = ll.max(), hi - lo
-            at_lo, at_hi = ll[0] > top - 20 and lo > 0, ll[-1] > top - 20 and hi < c_max
+            at_lo = ll[0] > max(top - 20, best_top - 50) and lo > 0
+            at_hi = ll[-1] > max(top - 20, best_top - 50) and hi < c_max
             if not (at_lo or at_hi):
                 break
-            if at_hi and int(np.argmax(ll)) == len(ll) - 1:
+            if at_hi and int(np.argmax(ll)) == len(ll) - 1:  # move to where the maximum was found at its edge
                 lo, hi = hi - 0.5 * width, hi + 2.0 * width
             elif at_lo and int(np.argmax(ll)) == 0:
                 lo, hi = lo - 2.0 * width, lo + 0.5 * width
-            else:
+            else:  # widen
                 lo, hi = lo - width * at_lo, hi + width * at_hi
-            lo, hi = max(0.0, lo), min(c_max, hi)
+            ev = evaluate(grp[0], max(0.0, lo), min(c_max, hi))
+            best_top = max(best_top, ev["ll"].max())
+        if observed and ev["ll"].max() > best_top - 50:
+            # zoom on the posterior, so the grid resolves it (a coarse grid would widen its quantiles)
+            g, d = ev["grid"], np.exp(ev["ll"] - ev["ll"].max())
+            mean = float(np.trapezoid(g * d, g) / np.trapezoid(d, g))
+            sd = math.sqrt(max(float(np.trapezoid((g - mean) ** 2 * d, g) / np.trapezoid(d, g)), 0.0))
+            if 0 < sd < (ev["hi"] - ev["lo"]) / 16:
+                ev = evaluate(grp[0], max(0.0, mean - 10 * sd), min(c_max, mean + 10 * sd))
+        ll, lo, hi, grid = ev["ll"], ev["lo"], ev["hi"], ev["grid"]
         # evidence: integral of the likelihood against the flat prior on [0, c_max]
         log_z = logsumexp(ll) + math.log((hi - lo) / (_N_GRID - 1)) - math.log(c_max) if hi > lo else ll.max()
         dens = np.exp(ll - ll.max())
         dens /= np.trapezoid(dens, grid) if hi > lo else 1.0
-        p_end = np.stack([r.p_end for r in node_runs])
+        p_end = np.stack([r.p_end for r in ev["node_runs"]])
         group_results.append(dict(sites=grp, observed=observed, grid=grid, ll=ll, density=dens, log_z=log_z,
-                                  nodes=nodes, node_runs=node_runs, p_end=p_end, sigma=sig_used,
-                                  beta=beta_used))
+                                  nodes=ev["nodes"], node_runs=ev["node_runs"], p_end=p_end, sigma=ev["sigma"],
+                                  beta=ev["beta"]))
 
     # candidate probabilities
     log_post = []
@@ -277,11 +294,12 @@ def estimate(record: LeakRecord) -> EstimateResult:
     # the fitted curves at the posterior median, each gauge's scale at its least-squares value
     c_med = _quantiles(gb["grid"], gb["density"], [0.5])[0]
     model_best, alphas, betas = [], [], []
-    run_med = fm.run(gb["sites"][0], c_med)
     k_med = int(np.argmin(np.abs(gb["grid"] - c_med)))
     for gi, f in enumerate(fits):
         beta = float(gb["beta"][gi][k_med])
-        m = run_med.gauge[gi] * (1.0 + beta * (f.tau - 1.0))
+        lnF = np.log(np.stack([r.gauge[gi] for r in gb["node_runs"]]))
+        at_med = np.exp([np.interp(c_med, gb["nodes"], lnF[:, k]) for k in range(lnF.shape[1])])
+        m = at_med * (1.0 + beta * (f.tau - 1.0))
         a = float((m * f.y).sum() / (m * m).sum())
         model_best.append(a * m)
         alphas.append(a)
@@ -289,7 +307,7 @@ def estimate(record: LeakRecord) -> EstimateResult:
     # the record's pressures are the model's scaled by the gauges' factor: take it from a gauge that
     # shares the leak's zone at the end, else the mean of all
     i_site = fm.index[gb["sites"][0]]
-    zone = next(z for z in run_med.zones_end if i_site in z)
+    zone = next(z for z in gb["node_runs"][0].zones_end if i_site in z)  # the hatches at the end: any run
     near = [a for a, f in zip(alphas, fits, strict=True) if fm.index[f.series.at] in zone]
     scale = float(np.mean(near or alphas))
     report = _report(record, fm, fits, gb, group_results, pg, site_prob, notes, c_max, flux_station, scale)
@@ -313,23 +331,23 @@ def estimate(record: LeakRecord) -> EstimateResult:
 
 def _window(fits, base, sg, sigma_eff, c_max):
     """Where the likelihood of C_d·A lives, from a linearized weighted least-squares fit."""
-    # y_g ≈ a_g m0 + b (a_g m0 s): unknowns a_g per gauge and the shared c (b = a c)
+    # ln y_g ≈ ln a_g + ln m0 + c s: unknowns ln a_g per gauge and the shared c; exact for a closed
+    # zone's exponential decay, where a first-order fit in y would be biased by the curvature
     rows, rhs = [], []
     ng = len(fits)
     for gi, f in enumerate(fits):
         m0 = base.gauge[gi] * (1.0 + float(np.mean(f.betas)) * (f.tau - 1.0))
-        w = 1.0 / sigma_eff[gi]
+        w = np.maximum(f.y, 1e-300) / sigma_eff[gi]  # the error of ln y is sigma / y
         cols = np.zeros((len(f.t), ng + 1))
-        cols[:, gi] = m0 * w
-        cols[:, ng] = m0 * sg[gi] * w
+        cols[:, gi] = w
+        cols[:, ng] = sg[gi] * w
         rows.append(cols)
-        rhs.append(f.y * w)
+        rhs.append(np.log(np.maximum(f.y, 1e-300) / m0) * w)
     A, b = np.vstack(rows), np.concatenate(rhs)
     sol, *_ = np.linalg.lstsq(A, b, rcond=None)
     cov = np.linalg.pinv(A.T @ A)
-    a_mean = float(np.mean(sol[:ng]))
-    c_hat = sol[ng] / a_mean
-    se = math.sqrt(max(cov[ng, ng], 0.0)) / abs(a_mean)
+    c_hat = sol[ng]
+    se = math.sqrt(max(cov[ng, ng], 0.0))
     se = max(se, 1e-6 * c_max)
     lo = max(0.0, c_hat - 12 * se)
     hi = min(c_max, max(c_hat + 12 * se, lo + 24 * se))
@@ -360,7 +378,7 @@ def _report(record, fm, fits, gb, groups, pg, site_prob, notes, c_max, flux_stat
         p_end = float(np.interp(c, gb["nodes"], p_end_nodes))
         return c * float(choked_mass_flux(p_end, T_site, R, GAMMA)), p_end
 
-    V_zone = fm.zone_volume_end(site, fm.run(site, q50, temperature=False))
+    V_zone = fm.zone_volume_end(site, gb["node_runs"][0])
     floor = st.limits.reserve_floor
 
     def treserve(c):
@@ -414,7 +432,7 @@ def _report(record, fm, fits, gb, groups, pg, site_prob, notes, c_max, flux_stat
         "record": record.name,
         "station": st.name,
         "duration_s": record.duration,
-        "method": ("forward model: the zonal atmosphere solver over the record's hatch history (5 runs per "
+        "method": ("forward model: the zonal atmosphere solver over the record's hatch history (3 runs per "
                    "candidate group, log-interpolated); interval likelihood of the gauges' steps and noise; "
                    "flat prior on Cd*A up to max_rate; per-gauge scale and unknown noise integrated out"),
         "most_probable": site,
