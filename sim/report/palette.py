@@ -40,10 +40,10 @@ CREW_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b"
 """Slots for crew members (matplotlib's tab10 without its olive and grey, which read poorly as
 text, then darker tones)."""
 
-COMPARTMENT_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d", "#666666",
-                       "#1f78b4", "#17becf", "#843c39", "#393b79")
-"""Slots for compartments: strong colours only (ColorBrewer Dark2, then blue, cyan, brick, navy), so
-that no two lines are pale shades of one hue. A figure gives colours to what it draws (the lines of
+COMPARTMENT_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#666666", "#1f78b4", "#17becf",
+                       "#843c39", "#393b79")
+"""Slots for compartments: strong colours only (ColorBrewer Dark2 without its yellow and brown, then
+blue, cyan, brick, navy), so that no two lines are pale or near shades of one hue. A figure gives colours to what it draws (the lines of
 the compartments that moved most, the places crew went), so they differ within the figure."""
 
 RUN_STYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)))

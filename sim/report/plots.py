@@ -531,6 +531,7 @@ def plot_overlay(records, labels: list[str], png_path: str | Path, shelters: lis
     if has_tr:
         axes[3].set_ylabel("Treserve [h]")
         axes[3].set_yscale("log")
+        axes[3].plot([], [], color="none", label="no line: no loss to a leak (unbounded)")
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(loc="upper left", bbox_to_anchor=(1.005, 1.0), fontsize=7.5, frameon=False)
