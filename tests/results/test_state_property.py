@@ -92,3 +92,37 @@ def test_random_procedures(case):
         diffs = _compare(loaded, lambda env: (Simulation(loaded, env=env), None), np.random.default_rng(0),
                          lambda: Simulation(loaded).run())
     assert not diffs, "\n".join(diffs[:20])
+
+
+SESSION = [  # a trainee's commands on the jammed-hatch drill, and the trainer's manual inject
+    {"t": 1700.0, "command": "move fe1 to harmony"},
+    {"t": 1950.0, "command": "close hatch pma2-dragon by cdr"},
+    {"t": 2300.0, "command": "inject progress-tanks-lost"},
+    {"t": 2400.0, "command": "measure prk over 2 min by fe6"},
+    {"t": 2600.0, "command": "shelter shelter in dragon"},
+    {"t": 3000.0, "command": "start nothing-such"},
+]
+
+
+def test_live_session_replayed():
+    """A live session's commands (one-step procedures) and a trainer's inject, as a replay applies them."""
+    from sim.drill.session import ReplaySource, control_process
+
+    drill = load_drill(REPO / "scenarios" / "drills" / "prk-hatch-jams.yaml")
+
+    def run_of(env=None):
+        run = DrillRun(drill, 5, env, mode="live")
+        return run, control_process(ReplaySource(SESSION))
+
+    def plain():
+        run, control = run_of()
+        return run.run(control)
+
+    def make(env):
+        run, control = run_of(env)
+        real = run.run
+        run.run = lambda: real(control)
+        return run.sim, run
+
+    diffs = _compare(drill.loaded, make, np.random.default_rng(5), plain)
+    assert not diffs, "\n".join(diffs[:20])
