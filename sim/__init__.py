@@ -9,7 +9,7 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from sim.api import load, open_run, run
+from sim.api import load, open_run, run, state_at
 from sim.errors import InputError, Problem, SimError, SimulationError, UsageError
 
 __all__ = [
@@ -22,4 +22,5 @@ __all__ = [
     "load",
     "open_run",
     "run",
+    "state_at",
 ]

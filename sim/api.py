@@ -1,4 +1,4 @@
-"""The Python API for scripts and notebooks: load a scenario, run it, read a run directory."""
+"""The Python API for scripts and notebooks: load a scenario, run it, read a run directory, the state at T."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     from sim.engine import RunResult
     from sim.scenario.load import LoadedScenario
 
-__all__ = ["load", "open_run", "run"]
+__all__ = ["load", "open_run", "run", "state_at"]
 
 
 def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> LoadedScenario:
@@ -66,3 +66,44 @@ def open_run(directory: str | Path):
     from sim.results.reader import read_run
 
     return read_run(directory)
+
+
+def state_at(result, t: float | str):
+    """The station at time *t* of a run, derived from its events (what ``replay --at`` shows).
+
+    Parameters
+    ----------
+    result : RunResult, a run read back with :func:`open_run`, or a run directory
+    t : float or str
+        The instant: seconds, or ``"01:00:00"``, ``"35 min"`` as ``--at`` takes it [s].
+
+    Returns
+    -------
+    sim.results.state.StationState
+        Crew (location, activity, status, trapped and why), hatches, leaks, alarms, procedures,
+        shelter; see ``docs/architecture.md``, "The state at time T".
+
+    Raises
+    ------
+    sim.UsageError
+        If *t* is not a time or lies outside the run.
+
+    Examples
+    --------
+    >>> result = sim.run("scenarios/iss-prk-2026.yaml")          # doctest: +SKIP
+    >>> sim.state_at(result, "01:00:00").crew["fe5"].activity     # doctest: +SKIP
+    'repair prk-crack'
+    """
+    from sim.errors import UsageError
+    from sim.replay import parse_time
+    from sim.results.state import state_at as derive
+
+    if isinstance(result, str | Path):
+        result = open_run(result)
+    seconds = parse_time(t)
+    duration = result.summary.get("duration_s")
+    if isinstance(duration, int | float) and not 0 <= seconds <= duration + 1e-9:
+        raise UsageError(f"time {seconds:g} s is outside the run (0 to {duration:g} s)")
+    loaded = result.loaded if hasattr(result, "loaded") else result.load()
+    events = result.events.events if hasattr(result.events, "events") else result.events
+    return derive(events, seconds, loaded, result.series)

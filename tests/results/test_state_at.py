@@ -129,3 +129,14 @@ def test_report_of_an_inline_scenario_drill_draws_the_station(tmp_path):
     at = json.loads(replayed.stdout)["at"]
     assert at["hatches"]["pma2-dragon"]["jammed"] is True
     assert f"{at['crew']['cdr']['location']}: cdr" in caption and "Jammed: pma2-dragon" in caption
+
+
+def test_python_api_state_at(flagship):
+    import sim
+
+    record = sim.open_run(flagship)
+    at = sim.state_at(record, "01:00:00")
+    assert at.crew["fe5"].activity == "repair prk-crack" and at.shelter["dragon"].sealed
+    assert sim.state_at(flagship, 3600.0) == at
+    with pytest.raises(sim.UsageError, match="outside the run"):
+        sim.state_at(record, "9 h")
