@@ -16,7 +16,8 @@ from __future__ import annotations
 import zlib
 from collections.abc import Iterable
 
-__all__ = ["ACTIVITY", "COMPARTMENT_COLOURS", "CREW_COLOURS", "MEANING", "RUN_STYLES", "activity_colour",
+__all__ = ["ACTIVITY", "COMPARTMENT_COLOURS", "CREW_COLOURS", "MEANING", "MUTED_COLOURS", "RUN_STYLES",
+           "activity_colour",
            "colours_for"]
 
 MEANING = {
@@ -45,6 +46,10 @@ COMPARTMENT_COLOURS = ("#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#
 """Slots for compartments: strong colours only (ColorBrewer Dark2 without its yellow and brown, then
 blue, cyan, brick, navy), so that no two lines are pale or near shades of one hue. A figure gives colours to what it draws (the lines of
 the compartments that moved most, the places crew went), so they differ within the figure."""
+
+MUTED_COLOURS = ("#8c8c8c", "#7f8fa3", "#a3907f", "#8fa37f", "#a37f9b", "#6f7f7f", "#9b9b6f", "#7f6f8f")
+"""Slots for places shown only on the crew lanes (no pressure line of their own): muted, so they do
+not read as one of the lines; the lane carries the place's name."""
 
 RUN_STYLES = ("-", "--", ":", "-.", (0, (5, 1, 1, 1, 1, 1)), (0, (1, 3)))
 """Line styles of the first, second, … run of a comparison."""

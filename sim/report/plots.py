@@ -21,6 +21,7 @@ from sim.report.palette import (
     COMPARTMENT_COLOURS,
     CREW_COLOURS,
     MEANING,
+    MUTED_COLOURS,
     RUN_STYLES,
     activity_colour,
     colours_for,
@@ -323,9 +324,12 @@ def plot_series(series, png_path: str | Path, events: list[dict] | None = None,
     shown, others = _pick(series)
     locations = crew_locations(events, crew_start or {}, t_end) if crew_start is not None else {}
     locations = {c: v for c, v in locations.items() if v}
-    # colours for what is drawn (the lines and the places crew went), distinct within the figure
-    drawn = [series.names[g[0]] for g in shown] + [place for v in locations.values() for _, _, place in v]
-    colour = colours_for(drawn, COMPARTMENT_COLOURS)
+    # the lines get distinct colours; a place in the crew lanes takes its zone's line colour, and
+    # a place drawn as no line a muted tone (its name is written on the lane)
+    colour = colours_for([series.names[g[0]] for g in shown], COMPARTMENT_COLOURS)
+    zone_of = {series.names[i]: series.names[g[0]] for g in shown for i in g}
+    others_places = [p for v in locations.values() for _, _, p in v if p not in zone_of]
+    place_colour = {p: colour[zone_of[p]] for p in zone_of} | colours_for(others_places, MUTED_COLOURS)
     lanes_h = hatch_intervals(events, hatches or {}, valves or {}, t_end) if hatches is not None else {}
     treserve = getattr(series, "treserve", None)
     station_treserve = getattr(series, "station_treserve", None)
@@ -394,7 +398,7 @@ def plot_series(series, png_path: str | Path, events: list[dict] | None = None,
     for ax in axes[: len(panels) - (1 if locations else 0) - (1 if lanes_h else 0)]:
         ax.grid(alpha=0.3)
     if locations:
-        rows = [(c, [(a, b, colour.get(place, MEANING["other"]), place) for a, b, place in v])
+        rows = [(c, [(a, b, place_colour.get(place, MEANING["other"]), place) for a, b, place in v])
                 for c, v in sorted(locations.items())]
         _lanes(ax_of["crew"], rows, t_end)
         crew_colour = colours_for(locations, CREW_COLOURS)
