@@ -208,8 +208,11 @@ def render(base: dict, new: dict, base_label: str, new_label: str) -> str:
                 speed = f"{(b / n if better == 'lower' else n / b):.3g}x"
         lines.append(f"{k:26} {unit:>7} {_fmt(b):>12} {_fmt(n):>12} {ratio:>9} {speed:>9}")
     for k in sorted(x for x in new if x.startswith("events.")):
-        same = "same" if base.get(k) == new.get(k) else "DIFFERENT"
+        same = "same" if base.get(k) == new.get(k) else "changed*"
         lines.append(f"{k:26} {'':>7} {_fmt(base.get(k)):>12} {_fmt(new.get(k)):>12} {same:>9}")
+    lines.append("events.*: a hash of the run's events.jsonl. *changed: the two trees log different events; "
+                 "that is expected where commits\nbetween them add events on purpose. Byte identity of the "
+                 "speed work is checked by tests/test_golden_events.py.")
     return "\n".join(lines)
 
 
