@@ -22,7 +22,9 @@ isolation from the crew, or None); ``floor_s`` (time from the hole until a compa
 isolated the leak, with their times); ``p_min_crew_Pa`` (the lowest pressure any crew member saw);
 and ``verdict``: ``safe`` (isolated, everyone sheltered and unharmed, the rest of the station above
 the floor), ``marginal`` (isolated, but someone was not sheltered or the rest fell below the
-floor), ``lost`` (never isolated, or someone impaired or worse).
+floor), ``undetected`` (the depress alarm never sounded in the case's duration, nobody was harmed
+and no compartment reached the floor: a slow leak to be found by other means, see its Treserve),
+``lost`` (never isolated, or someone impaired or worse).
 
 The weakest compartments come first: sorted by their worst verdict, then by the shortest
 Treserve of their largest hole.
@@ -47,7 +49,7 @@ LEAK_START = 60.0
 """When the hole opens in each case [s]: after a minute of normal cabin life."""
 GAMMA = 1.4
 _K = (2 / (GAMMA + 1)) ** ((GAMMA + 1) / (2 * (GAMMA - 1)))
-_VERDICTS = ("lost", "marginal", "safe")
+_VERDICTS = ("lost", "marginal", "undetected", "safe")
 
 
 def parse_holes(text: str) -> list[tuple[str, float]]:
@@ -126,7 +128,8 @@ def _isolation_procedure(station, compartment: str, crew: list) -> dict[str, Any
     member goes to their vehicle (the safe haven; those in the holed compartment leave it); then
     each hatch joining *compartment* to a part of the station that holds a safe haven is closed
     from that part's side, all at once, each by the crew member whose vehicle is nearest to that
-    side (fewest hatches; one hatch each while others are free); parts beyond *compartment* with no
+    side (fewest hatches, on paths that do not cross the holed compartment; one hatch each while
+    others are free); parts beyond *compartment* with no
     safe haven (dead ends such as the PrK behind Zvezda) are given up with it, since closing them
     from their side would trap the closer. Then the closers return to their vehicles."""
     import networkx as nx
@@ -135,11 +138,11 @@ def _isolation_procedure(station, compartment: str, crew: list) -> dict[str, Any
     g.add_nodes_from(list(station.compartments) + list(station.vehicles))
     for hid, h in station.hatches.items():
         g.add_edge(*h.between, hatch=hid)
-    havens = {k for k, v in station.vehicles.items() if v.shelter}
+    havens = {k for k, v in station.vehicles.items() if v.shelter} - {compartment}
     rest = g.copy()
     rest.remove_node(compartment)
     branches = {}
-    hops = dict(nx.all_pairs_shortest_path_length(g))
+    hops = dict(nx.all_pairs_shortest_path_length(rest))  # paths that do not cross the holed compartment
     assigned: list[str] = []
     for part in nx.connected_components(rest):
         if havens and not part & havens:
@@ -148,17 +151,23 @@ def _isolation_procedure(station, compartment: str, crew: list) -> dict[str, Any
             if g.has_edge(compartment, side):
                 hid = g.edges[compartment, side]["hatch"]
                 free = [m for m in crew if m.id not in assigned] or list(crew)
-                who = min(free, key=lambda m: (hops[m.vehicle or m.at].get(side, 10**6), crew.index(m))).id \
-                    if free else "crew"
+                who = min(free, key=lambda m: (hops.get(m.vehicle or m.at, {}).get(side, 10**6),
+                                               crew.index(m))).id if free else "crew"
                 assigned.append(who)
                 branches[f"close_{len(branches)}"] = [{"do": "close_hatch", "hatch": hid, "by": who,
                                                        "side": side, "label": f"isolate {compartment}: close {hid}"}]
-    phases: dict[str, Any] = {"gather": [{"do": "move", "who": "all", "to": "vehicle",
-                                          "label": "crew to their safe havens", "if_trapped": "give_up"}]}
+    # the crew of a holed vehicle have no lifeboat: they go to where it is docked instead
+    docked = {k: v.docked_to for k, v in station.vehicles.items()}
+    moves = {m.id: (docked[compartment] if m.vehicle == compartment else (m.vehicle or m.at)) for m in crew}
+    gather = {f"to_{mid}": [{"do": "move", "who": mid, "to": to, "if_trapped": "give_up",
+                             "label": f"{mid} to {'their safe haven' if to != docked.get(compartment) else to}"}]
+              for mid, to in moves.items()}
+    phases: dict[str, Any] = {"gather": [{"parallel": gather}] if gather else [{"do": "end"}]}
     if branches:
         phases["isolate"] = [{"parallel": branches}]
-        phases["return"] = [{"do": "move", "who": "all", "to": "vehicle", "label": "closers back to their havens",
-                             "if_trapped": "give_up"}]
+        if gather:
+            phases["return"] = [{"parallel": {k: [dict(v[0], label=v[0]["label"].replace("to", "back to", 1))]
+                                              for k, v in gather.items()}}]
     return {"name": f"Isolation response: {compartment}", "roles": ["crew"], "phases": phases}
 
 
@@ -286,7 +295,9 @@ def _case(result, station, comp: str, label: str, diameter: float, floor: float)
         sheltered = all(m.get("sheltered_s") is not None for m in crew.values())
         crew_ok = all(m.get("worst_status") in ("able", None) for m in crew.values())
         p_min_crew = min((m.get("min_p_Pa") for m in crew.values() if m.get("min_p_Pa") is not None), default=None)
-    if iso is None or crew_ok is False:
+    if alarm is None and floor_s is None and crew_ok is not False:
+        verdict = "undetected"
+    elif iso is None or crew_ok is False:
         verdict = "lost"
     elif (sheltered is False) or floor_s is not None:
         verdict = "marginal"

@@ -11,7 +11,7 @@ import numpy as np
 
 __all__ = ["heatmap", "html_page", "short_time"]
 
-COLOURS = {"safe": "#4c9a56", "marginal": "#e0a526", "lost": "#c0392b"}
+COLOURS = {"safe": "#4c9a56", "undetected": "#5b7fa6", "marginal": "#e0a526", "lost": "#c0392b"}
 
 
 def short_time(seconds: float | None) -> str:
@@ -37,11 +37,11 @@ def heatmap(assessment, path: str | Path) -> Path:
     from sim.text import literal_figure
 
     comps, holes = assessment.compartments, assessment.holes
-    order = ["lost", "marginal", "safe"]
+    order = ["lost", "marginal", "undetected", "safe"]
     grid = np.array([[order.index(assessment.case(c, h).verdict) for h in holes] for c in comps], dtype=float)
     fig = Figure(figsize=(1.9 + 1.55 * len(holes), 1.3 + 0.42 * len(comps)), layout="constrained")
     ax = fig.add_subplot()
-    ax.imshow(grid, cmap=ListedColormap([COLOURS[v] for v in order]), vmin=-0.5, vmax=2.5, aspect="auto")
+    ax.imshow(grid, cmap=ListedColormap([COLOURS[v] for v in order]), vmin=-0.5, vmax=3.5, aspect="auto")
     for i, c in enumerate(comps):
         for j, h in enumerate(holes):
             case = assessment.case(c, h)
@@ -51,7 +51,7 @@ def heatmap(assessment, path: str | Path) -> Path:
     ax.set_yticks(range(len(comps)), comps)
     ax.set_xlabel("hole diameter")
     ax.set_ylabel("compartment holed (weakest first)")
-    ax.legend(handles=[Patch(color=COLOURS[v], label=v) for v in ("safe", "marginal", "lost")],
+    ax.legend(handles=[Patch(color=COLOURS[v], label=v) for v in ("safe", "undetected", "marginal", "lost")],
               loc="upper left", bbox_to_anchor=(1.01, 1), fontsize="small")
     ax.set_title(f"{Path(assessment.station).stem}: response {assessment.response}\n"
                  f"T = Treserve at the hole, iso = time to isolate", fontsize="medium")
@@ -66,7 +66,7 @@ def html_page(assessment, png: str | Path) -> str:
     e = html.escape
     image = base64.b64encode(Path(png).read_bytes()).decode()
     worst = [c for c in assessment.compartments
-             if any(assessment.case(c, h).verdict != "safe" for h in assessment.holes)]
+             if any(assessment.case(c, h).verdict in ("lost", "marginal") for h in assessment.holes)]
     rows = []
     for comp in assessment.compartments:
         for hole in assessment.holes:
@@ -88,13 +88,14 @@ table {{ border-collapse: collapse; font-size: 0.85em; }}
 td, th {{ border: 1px solid #bbb; padding: 0.2em 0.5em; text-align: left; }}
 tr.safe td:nth-child(3) {{ background: {COLOURS['safe']}; color: white; }}
 tr.marginal td:nth-child(3) {{ background: {COLOURS['marginal']}; }}
+tr.undetected td:nth-child(3) {{ background: {COLOURS['undetected']}; color: white; }}
 tr.lost td:nth-child(3) {{ background: {COLOURS['lost']}; color: white; }}
 </style></head><body>
 <h1>Safe-haven assessment: {e(Path(assessment.station).stem)}</h1>
 <p>{len(assessment.compartments)} compartments &times; {len(assessment.holes)} hole sizes ({e(', '.join(assessment.holes))}),
 {crew}, every hatch open, the hole opening after a minute; response: <b>{e(assessment.response)}</b>;
 reserve floor {assessment.floor_Pa / 133.322:.0f} mmHg; each case runs {short_time(assessment.duration_s)}.</p>
-<p><b>Weakest compartments</b> (a case not safe): {e(', '.join(worst)) or 'none'}.</p>
+<p><b>Weakest compartments</b> (a case lost or marginal): {e(', '.join(worst)) or 'none'}.</p>
 <img src="data:image/png;base64,{image}" alt="verdict per compartment and hole size">
 <h2>Every case</h2>
 <p>Treserve: the reserve time at the hole's opening (closed form of the connected volume). Isolated: time from

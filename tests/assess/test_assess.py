@@ -76,3 +76,34 @@ def test_bad_input_is_refused():
     assert p.returncode == 2 and "destiny" in p.stderr
     p = safehaven("assess", ISS, "--procedure", "no-such-file.yaml")
     assert p.returncode == 2 and "no such file" in p.stderr
+
+
+LIBRARY = ["iss", "mir-1997", "tiangong", "haven-1", "gateway"]
+
+
+def test_the_station_library_validates_and_marks_its_estimates():
+    files = [REPO / "scenarios" / "assess" / f"{n}.yaml" for n in LIBRARY]
+    p = safehaven("validate", *files)
+    assert p.returncode == 0, p.stderr
+    for name in ("mir-1997", "tiangong-2024", "haven-1", "gateway"):
+        text = (REPO / "scenarios" / "stations" / f"{name}.yaml").read_text()
+        for line in text.splitlines():
+            if "volume:" in line and not line.lstrip().startswith("#"):
+                assert "[S]" in line or "[E]" in line or "[V]" in line, (name, line)
+
+
+def test_a_holed_lifeboat_and_a_slow_leak_are_named_for_what_they_are():
+    p = safehaven("assess", REPO / "scenarios" / "assess" / "haven-1.yaml", "--holes", "2mm,1in", "--json")
+    assert p.returncode == 0, p.stderr
+    r = json.loads(p.stdout)
+    cases = {(c["compartment"], c["hole"]): c for c in r["cases"]}
+    # 2 mm: the depress alarm never sounds in two hours; nobody harmed, nothing below the floor
+    assert cases[("haven1", "2mm")]["verdict"] == "undetected"
+    assert cases[("haven1", "2mm")]["treserve_s"] > 7200
+    # a hole in the module: everyone into Dragon, its hatch closed from the Dragon side
+    c = cases[("haven1", "1in")]
+    assert c["verdict"] == "safe" and [h["hatch"] for h in c["hatches"]] == ["haven1-dragon"]
+    # a hole in the lifeboat itself: the crew stay in the module, the Dragon is closed off, no lifeboat
+    c = cases[("dragon", "1in")]
+    assert c["verdict"] == "marginal" and c["sheltered"] is False and c["isolated_s"] is not None
+    assert r["compartments"][0] == "dragon"  # the weakest first
