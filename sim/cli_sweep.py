@@ -23,11 +23,20 @@ import json
 import sys
 from pathlib import Path
 
+from sim.cli_values import MAX_WORKERS, check_setting, count, seed
 from sim.errors import InputError, Problem, UsageError
 
 __all__ = ["add_sweep_parser", "main", "run_sweep_command"]
 
 _SUB = ("resume", "rerun", "plot", "analyze")
+_N = count(1, None, "--n")  # the size of the whole design is bounded by sim.sweep.design.MAX_RUNS
+_REPLICATES = count(1, None, "--replicates")
+_CHUNK = count(1, 1_000_000, "--chunk-size")
+_WORKERS = count(1, MAX_WORKERS, "--workers")
+# the sweep file's settings, checked as their options are (a file is read before anything is written)
+_FILE_TYPES = {"n": _N, "replicates": _REPLICATES, "seed": seed, "chunk_size": _CHUNK, "workers": _WORKERS}
+_FILE_CHOICES = {"design": ("grid", "random", "lhs", "sobol", "saltelli", "morris"),
+                 "executor": ("serial", "process")}
 _FILE_KEYS = {"scenario", "vary", "design", "n", "replicates", "seed", "crn", "out", "chunk_size", "workers",
               "executor", "dask"}
 
@@ -45,15 +54,15 @@ def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="the sweep directory (rerun: the run directory; plot: a folder)")
     p.add_argument("--design", choices=["grid", "random", "lhs", "sobol", "saltelli", "morris"],
                    help="default grid; saltelli and morris are for `sweep analyze`")
-    p.add_argument("--n", type=int, help="points of a random, lhs or sobol design (a larger N grows a "
+    p.add_argument("--n", type=_N, help="points of a random, lhs or sobol design (a larger N grows a "
                    "stored sweep); base samples of saltelli, trajectories of morris")
-    p.add_argument("--replicates", type=int, help="runs per point, each with its own seed (default 1)")
-    p.add_argument("--seed", type=int, help="root seed (default: the scenario's seed)")
+    p.add_argument("--replicates", type=_REPLICATES, help="runs per point, each with its own seed (default 1)")
+    p.add_argument("--seed", type=seed, help="root seed (default: the scenario's seed)")
     p.add_argument("--crn", action="store_true", help="common random numbers: replicate i of every point "
                    "uses the same seed")
     p.add_argument("--retry-failed", action="store_true", help="resume: run the failed runs again too")
-    p.add_argument("--chunk-size", type=int, help="runs per task (default: sized to last ~5 s)")
-    p.add_argument("--workers", type=int, help="local worker processes (default: one per core)")
+    p.add_argument("--chunk-size", type=_CHUNK, help="runs per task (default: sized to last ~5 s)")
+    p.add_argument("--workers", type=_WORKERS, help="local worker processes (default: one per core)")
     p.add_argument("--executor", choices=["serial", "process"], help="default process")
     p.add_argument("--dask", metavar="local|ADDRESS", help="run on Dask: 'local' (a LocalCluster), "
                    "tcp://host:8786, or a scheduler file")
@@ -81,6 +90,18 @@ def _read_file(path: Path) -> dict:
                 for k in doc.data if k not in _FILE_KEYS]
     if "vary" in doc.data and not isinstance(doc.data["vary"], dict):
         problems.append(doc.problem(("vary",), "expected a mapping PATH: SPEC"))
+    for key, parse in _FILE_TYPES.items():
+        if doc.data.get(key) is not None:
+            try:
+                doc.data[key] = check_setting(parse, doc.data[key], key)
+            except ValueError as exc:
+                problems.append(doc.problem((key,), str(exc).split(": ", 1)[1]))
+    for key, choices in _FILE_CHOICES.items():
+        if doc.data.get(key) is not None and doc.data[key] not in choices:
+            problems.append(doc.problem((key,), f"expected one of {', '.join(choices)}, got {str(doc.data[key])[:40]!r}"))
+    for key in ("scenario", "out", "dask"):
+        if doc.data.get(key) is not None and not isinstance(doc.data[key], str):
+            problems.append(doc.problem((key,), "expected a path or address (text)"))
     if problems:
         raise InputError(problems)
     settings = dict(doc.data)

@@ -52,7 +52,7 @@ def count(lo: int = 1, hi: int | None = None, name: str = "the value"):
     def parse(text) -> int:
         value = _integer(text, name)
         if value < lo or (hi is not None and value > hi):
-            span = f"from {lo:,} to {hi:,}" if hi is not None else f"at least {lo:,}"
+            span = f"from {lo:,} to {hi:,}" if hi is not None else f">= {lo}"
             raise argparse.ArgumentTypeError(f"{name} must be {span}, got {value:,}")
         return value
 

@@ -12,15 +12,18 @@ from collections.abc import Iterable
 import networkx as nx
 
 from sim.errors import Problem
+from sim.scenario.fields import MAX_SCALE
 from sim.scenario.scenario_model import Scenario
 from sim.scenario.station_model import Station
 from sim.scenario.validation import did_you_mean
 from sim.scenario.yamlio import Document
 
-__all__ = ["MAX_POLLS", "MAX_SAMPLES", "check_scenario", "check_station"]
+__all__ = ["MAX_POLLS", "MAX_SAMPLES", "MAX_SERIES_VALUES", "check_scenario", "check_station"]
 
 MAX_SAMPLES = 1_000_000
 """Most series samples a run records (duration / output.every); the series is held in memory."""
+MAX_SERIES_VALUES = 50_000_000
+"""Most numbers the series of a run may hold (samples x (1 + 3 compartments)), 400 MB as float64."""
 MAX_POLLS = 1_000_000
 """Most caution-and-warning polls a run makes (duration / alarms.poll): 116 days at the default 10 s.
 
@@ -190,6 +193,22 @@ def check_scenario(scenario: Scenario, station: Station, doc: Document) -> list[
         where = ("output", "every") if ("output", "every") in doc.lines else ("duration",)
         out.append(doc.problem(where, f"the run would record {samples:.3g} samples (duration / output.every), "
                                f"more than the {MAX_SAMPLES:,} accepted; sample less often or shorten the run"))
+    values = samples * (1 + 3 * len(station.compartments))  # t_s, then p, O2, CO2 per compartment
+    if values > MAX_SERIES_VALUES and samples <= MAX_SAMPLES:
+        where = ("output", "every") if ("output", "every") in doc.lines else ("duration",)
+        out.append(doc.problem(where, f"the series would hold {values:.3g} values ({samples:.3g} samples x "
+                               f"{1 + 3 * len(station.compartments)} columns), more than the "
+                               f"{MAX_SERIES_VALUES:,} accepted ({MAX_SERIES_VALUES * 8 / 1e9:.1f} GB); "
+                               f"sample less often or shorten the run"))
+    growth: dict[str, float] = {}
+    for i, event in enumerate(scenario.events):
+        if event.leak is not None and event.scale is not None:
+            growth[event.leak] = growth.get(event.leak, 1.0) * max(event.scale, 1.0)
+            if growth[event.leak] > MAX_SCALE:
+                out.append(doc.problem(("events", i, "scale"), f"the scales applied to leak '{event.leak}' "
+                                       f"multiply its area by {growth[event.leak]:.3g} in all, more than the "
+                                       f"{MAX_SCALE:g} accepted"))
+                growth[event.leak] = 1.0
     polls = scenario.duration / station.alarms.poll
     if polls > MAX_POLLS:
         out.append(doc.problem(("duration",), f"the alarm system would poll {polls:.3g} times (duration / "

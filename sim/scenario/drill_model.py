@@ -18,7 +18,16 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from sim.scenario.fields import Area, Id, Length, MassFlow, NonNegTime, quantity
+from sim.scenario.fields import (
+    MAX_SCALE,
+    MAX_WEIGHT,
+    HoleArea,
+    HoleDiameter,
+    Id,
+    LeakRate,
+    NonNegTime,
+    quantity,
+)
 from sim.scenario.scenario_model import Check
 from sim.scenario.station_model import DEFAULT_CD
 
@@ -57,9 +66,9 @@ class NewLeak(_Inject):
     fault: Literal["new_leak"]
     leak: Id = Field(description="id of the new leak (not one of the scenario's)")
     in_: Id = Field(alias="in", description="the compartment holed")
-    rate: MassFlow | None = Field(None, description="leak rate at the compartment's start pressure [kg/s]")
-    area: Area | None = Field(None, description="hole area [m^2]")
-    diameter: Length | None = Field(None, description="hole diameter [m]")
+    rate: LeakRate | None = Field(None, description="leak rate at the compartment's start pressure [kg/s]")
+    area: HoleArea | None = Field(None, description="hole area [m^2]")
+    diameter: HoleDiameter | None = Field(None, description="hole diameter [m]")
     cd: float = Field(DEFAULT_CD, gt=0, le=1, description="discharge coefficient (area/diameter only)")
 
     @model_validator(mode="after")
@@ -75,7 +84,7 @@ class LeakChange(_Inject):
 
     fault: Literal["leak_change"]
     leak: Id
-    scale: float = Field(ge=0, description="multiplier of the leak's area [-]")
+    scale: float = Field(ge=0, le=MAX_SCALE, description="multiplier of the leak's area [-]")
 
 
 class HatchJams(_Inject):
@@ -102,7 +111,7 @@ class GaugeFails(_Inject):
     of: Id = Field(description="a compartment, or 'station' for every gauge")
     failed: bool = Field(False, description="no reading at all")
     bias: SignedPressure | None = Field(None, description="added to every reading [Pa]; may be negative, '-5 mmHg'")
-    scale: float = Field(1.0, gt=0, description="multiplier of every reading [-]")
+    scale: float = Field(1.0, gt=0, le=MAX_SCALE, description="multiplier of every reading [-]")
     readings: int | None = Field(None, ge=1, description="the fault clears after this many readings")
 
     @model_validator(mode="after")
@@ -166,7 +175,7 @@ EVENT_KINDS = ("start", "alarm", "inject", "hatch_closed", "leak_start", "leak_d
 
 class _Expect(_Strict):
     name: str | None = Field(None, description="how the scorecard names it")
-    weight: float = Field(1.0, ge=0, description="its share of the score")
+    weight: float = Field(1.0, ge=0, le=MAX_WEIGHT, description="its share of the score")
 
 
 class _Deadline(_Expect):

@@ -113,6 +113,27 @@ Mass = quantity("mass")
 NonNegMass = quantity("mass", "nonneg")
 MassFlow = quantity("mass flow")
 NonNegMassFlow = quantity("mass flow", "nonneg")
+
+# Bounds that keep every product of accepted values representable for a whole run (a leak's area
+# times every scale applied to it, a supply's flow times a day, a weight times the number of
+# expectations): the largest physical case is orders of magnitude below each.
+MAX_LEAK_RATE = 1e6
+"""Largest leak rate [kg/s]."""
+MAX_HOLE_AREA = 1e4
+"""Largest hole area [m^2]."""
+MAX_HOLE_DIAMETER = 100.0
+"""Largest hole diameter [m]."""
+MAX_SCALE = 1e6
+"""Largest multiplier of a leak's area (an event's or an inject's ``scale``, a repair's ``xF``),
+and the largest product of all the scales applied to one leak [-]."""
+MAX_GAS_FLOW = 1e3
+"""Largest make-up gas flow of a supply or a ``repress`` step [kg/s] (the ISS's is ~0.01)."""
+MAX_WEIGHT = 1e6
+"""Largest weight of a drill expectation [-]."""
+LeakRate = quantity("mass flow", upper=MAX_LEAK_RATE)
+HoleArea = quantity("area", upper=MAX_HOLE_AREA)
+HoleDiameter = quantity("length", upper=MAX_HOLE_DIAMETER)
+GasFlow = quantity("mass flow", upper=MAX_GAS_FLOW)
 PressureRate = quantity("pressure rate", "any")
 VolumeFlow = quantity("volume flow", "nonneg")
 

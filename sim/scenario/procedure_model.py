@@ -23,7 +23,7 @@ from pydantic import (
 )
 
 from sim.scenario.distributions import Duration
-from sim.scenario.fields import Id, MassFlow, NonNegTime, Pressure
+from sim.scenario.fields import MAX_SCALE, GasFlow, Id, NonNegTime, Pressure
 
 __all__ = ["STEP_KINDS", "Phase", "PhaseSpec", "Procedure", "Step", "phase_steps", "step_kind"]
 
@@ -94,7 +94,7 @@ _FACTOR = re.compile(r"^\s*x\s*([0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?)\s*$")
 class RepairEffect(_Strict):
     """What a successful repair does: ``area: x0.1`` scales the hole, ``seal: true`` closes it."""
 
-    area: float | None = Field(None, description="multiplier of the leak's area, written x0.1")
+    area: float | None = Field(None, ge=0, le=MAX_SCALE, description="multiplier of the leak's area, written x0.1")
     seal: bool = False
 
     @field_validator("area", mode="before")
@@ -165,7 +165,7 @@ class Repress(_Step):
     supply: Id
     into: Id
     by: Id
-    rate: MassFlow | None = Field(None, description="gas flow [kg/s]; default the supply's max_rate")
+    rate: GasFlow | None = Field(None, description="gas flow [kg/s]; default the supply's max_rate")
     until: Pressure | None = Field(None, description="stop when the compartment reaches this [Pa]")
     for_: NonNegTime | None = Field(None, alias="for")
 

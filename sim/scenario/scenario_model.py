@@ -8,7 +8,11 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.scenario.distributions import Duration
 from sim.scenario.fields import (
+    MAX_SCALE,
+    HoleArea,
+    HoleDiameter,
     Id,
+    LeakRate,
     MassFlow,
     NonNegTime,
     Pressure,
@@ -71,11 +75,10 @@ class Leak(_Strict):
 
     id: Id
     at: Id
-    rate: quantity("mass flow", upper=1e6) | None = Field(
-        None, description="leak rate at the compartment's start pressure [kg/s]")
+    rate: LeakRate | None = Field(None, description="leak rate at the compartment's start pressure [kg/s]")
     # holes larger than hatches are allowed; the bounds only keep areas representable
-    area: quantity("area", upper=1e4) | None = Field(None, description="hole area [m^2]")
-    diameter: quantity("length", upper=100.0) | None = Field(None, description="hole diameter [m]")
+    area: HoleArea | None = Field(None, description="hole area [m^2]")
+    diameter: HoleDiameter | None = Field(None, description="hole diameter [m]")
     cd: float = Field(DEFAULT_CD, gt=0, le=1, description="discharge coefficient (area/diameter only)")
     start: NonNegTime = Field(0.0, description="when the leak begins [s]")
     known: bool = Field(False, description=(
@@ -112,7 +115,7 @@ class Event(_Strict):
 
     at: NonNegTime
     leak: Id | None = None
-    scale: float | None = Field(None, ge=0, description="multiply the leak's area by this")
+    scale: float | None = Field(None, ge=0, le=MAX_SCALE, description="multiply the leak's area by this")
     seal: bool | None = None
     hatch: Id | None = None
     valve: Id | None = None

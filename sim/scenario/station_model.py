@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from sim.scenario.fields import (
     Area,
+    GasFlow,
     Id,
     NonNegArea,
     NonNegMass,
@@ -149,7 +150,7 @@ class GasSupply(_Strict):
     N2: NonNegMass = 0.0
     O2: NonNegMass = 0.0
     into: Annotated[list[Id], Field(min_length=1)]
-    max_rate: quantity("mass flow") = Field(description="largest total flow [kg/s]")
+    max_rate: GasFlow = Field(description="largest total flow [kg/s]")
 
 
 class Limits(_Strict):

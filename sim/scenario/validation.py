@@ -17,10 +17,27 @@ __all__ = ["did_you_mean", "validate_document"]
 M = TypeVar("M", bound=BaseModel)
 
 
+MAX_SUGGESTION_CANDIDATES = 300
+"""Most known names a "did you mean" suggestion is sought among (beyond, none is offered)."""
+MAX_SUGGESTIONS = 50
+"""Most "did you mean" suggestions sought per validated document."""
+_budget = [MAX_SUGGESTIONS]
+
+
 def did_you_mean(name: str, known: Iterable[str]) -> str:
     """A suffix suggesting the closest known names, or listing them when few."""
+    # difflib costs ~ len(known) x len(name)^2 per call, and a file can hold tens of thousands of
+    # unknown names: a bounded number of suggestions per validated file, among a bounded number of
+    # known names, for a bounded name (messages beyond the first 100 are not shown anyway); when
+    # the budget is spent a large collection is not even copied
+    if _budget[0] <= 0 and hasattr(known, "__len__") and len(known) > 12:
+        return ""
     known = sorted(set(known))
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    if _budget[0] > 0 and len(known) <= MAX_SUGGESTION_CANDIDATES and len(str(name)) <= 100:
+        _budget[0] -= 1
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    else:
+        close = []
     if close:
         return f" (did you mean '{close[0]}'?)"
     if not known:
@@ -39,6 +56,7 @@ def validate_document(model: type[M], doc: Document, *, root: tuple = (), data: 
         With one located problem per validation error.
     """
     value = doc.data if data is None else data
+    _budget[0] = MAX_SUGGESTIONS
     try:
         return model.model_validate(value)
     except ValidationError as exc:

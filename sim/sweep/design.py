@@ -340,6 +340,10 @@ def design_from_settings(settings: dict[str, Any]) -> Design:
                        crn=bool(settings.get("crn", False)), blocks=settings.get("blocks"))
 
 
+MAX_RUNS = 10_000_000
+"""Most runs in one sweep (the design table holds ~100 bytes a run in memory)."""
+
+
 def make_design(specs: list[Spec], kind: str = "grid", n: int | None = None, replicates: int = 1,
                 root_seed: int = 0, *, crn: bool = False, blocks: list[int] | None = None) -> Design:
     """Compute the table of runs.
@@ -390,6 +394,12 @@ def make_design(specs: list[Spec], kind: str = "grid", n: int | None = None, rep
         raise UsageError(f"--replicates must be >= 1, got {replicates}")
     if root_seed < 0:
         raise UsageError(f"--seed must be >= 0, got {root_seed}")
+    # the size is known before anything is allocated: refuse a design too large to hold
+    sizes = [len(s.args) if s.kind == "list" else int(s.args[2]) for s in specs if s.discrete]
+    points = math.prod(sizes) if kind == "grid" else (n or 0)
+    if points * replicates > MAX_RUNS:
+        raise UsageError(f"the design has {points:,} points x {replicates:,} replicates = "
+                         f"{points * replicates:,} runs, more than the {MAX_RUNS:,} accepted; split the sweep")
     if kind == "grid":
         if n is not None:
             raise UsageError("--n is for random, lhs and sobol designs; a grid's size follows from its specs")

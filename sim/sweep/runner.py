@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError, Problem, UsageError
+from sim.paths import check_output, recover_directory
 from sim.sweep.design import Design, Spec, design_from_settings, make_design, overrides_for
 from sim.sweep.store import PART_ROWS, PART_SECONDS, SweepStore
 from sim.sweep.worker import DIE_ONCE_ENV, Bundle, ChunkJob
@@ -222,6 +223,8 @@ def run_sweep(scenario: str | Path, specs: list[Spec], out: str | Path, *, desig
         raise UsageError(f"--chunk-size must be >= 1, got {chunk_size}")
     if workers is not None and workers < 1:
         raise UsageError(f"--workers must be >= 1, got {workers}")
+    check_output(out, inputs=[scenario])
+    recover_directory(Path(out))  # a creation killed before its rename
     loaded = load_scenario(scenario)
     root_seed = loaded.scenario.seed if seed is None else int(seed)
     _check_units(specs)
@@ -231,6 +234,7 @@ def run_sweep(scenario: str | Path, specs: list[Spec], out: str | Path, *, desig
                     blocks=_grown_blocks(stored, design, n, replicates, root_seed, specs))
     variants = _check_design(scenario, d)
     bundle = _bundle([loaded, *variants], str(scenario))
+    check_output(out, inputs=[p for v in (loaded, *variants) for p in v.files.values()])
     meta = _meta(d, bundle, str(scenario))
     report_notes, action = [], "create"
     if stored is not None:
@@ -314,7 +318,11 @@ def _stored(store: SweepStore) -> tuple[dict, list[Spec], Bundle, dict[str, list
         changed = sorted(k for k in sums if sums[k] != meta["inputs"]["sha256"].get(k))
         raise UsageError(f"{store.root}: the stored inputs were changed since the sweep began "
                          f"({', '.join(changed)}); refusing to continue")
-    specs = [Spec.from_dict(s) for s in meta["settings"]["specs"]]
+    try:
+        specs = [Spec.from_dict(s) for s in meta["settings"]["specs"]]
+    except (KeyError, TypeError, ValueError, AttributeError, UsageError) as exc:
+        raise InputError(Problem(str(store.design_path), 0, "", f"sweep settings: a varied field cannot be "
+                                                                 f"read ({type(exc).__name__}: {str(exc)[:100]})")) from None
     bundle = Bundle(files, meta["inputs"]["scenario"], meta["scenario"])
     columns = store.design().to_pydict()
     return meta, specs, bundle, columns
@@ -336,10 +344,15 @@ def resume_sweep(directory: str | Path, *, executor: str = "process", workers: i
 
     if chunk_size is not None and chunk_size < 1:
         raise UsageError(f"--chunk-size must be >= 1, got {chunk_size}")
+    recover_directory(Path(directory))
     store = SweepStore(directory)
     meta, specs, bundle, columns = _stored(store)
     st = meta["settings"]
-    again = design_from_settings(st)
+    try:
+        again = design_from_settings(st)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(Problem(str(store.design_path), 0, "", f"sweep settings cannot be read "
+                                                                 f"({type(exc).__name__}: {str(exc)[:100]})")) from None
     if again.columns.keys() != columns.keys() or any(again.columns[k] != columns[k] for k in columns):
         bad = next((k for k in columns if again.columns.get(k) != columns[k]), "columns")
         raise UsageError(f"{directory}: the design computed from the sweep's settings differs from "

@@ -20,11 +20,12 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError, Problem, UsageError
-from sim.paths import inside, read_bytes
+from sim.paths import inside, read_bytes, replace_directory, temporary_directory
 from sim.results import artefacts
 from sim.scenario.yamlio import MAX_BYTES
 
@@ -134,16 +135,32 @@ class SweepStore:
         """Write inputs/, design.parquet (before any run) and sweep.json."""
         import pyarrow.parquet as pq
 
-        self.root.mkdir(parents=True, exist_ok=True)
-        self.parts.mkdir(exist_ok=True)
-        for rel, data in files:
-            target = self.root / "inputs" / rel
-            target.parent.mkdir(parents=True, exist_ok=True)
-            _atomic_write(target, lambda p, data=data: p.write_bytes(data))
-        table = _table(design_columns, meta, ints=True)
-        _atomic_write(self.design_path, lambda p: pq.write_table(table, p))
-        text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
-        _atomic_write(self.root / "sweep.json", lambda p: p.write_text(text, encoding="utf-8"))
+        # a new sweep directory is built beside its place and renamed there whole, so a sweep killed
+        # in its first instants leaves nothing that a new run or a resume would have to refuse
+        fresh = not self.root.exists() or not any(self.root.iterdir())
+        self.root.parent.mkdir(parents=True, exist_ok=True)
+        root = temporary_directory(self.root) if fresh else self.root
+        try:
+            (root / "parts").mkdir(exist_ok=True)
+            for rel, data in files:
+                target = inside(root / "inputs", rel, display=str(self.root / "inputs"), what="input file")
+                target.parent.mkdir(parents=True, exist_ok=True)
+                _atomic_write(target, lambda p, data=data: p.write_bytes(data))
+            table = _table(design_columns, meta, ints=True)
+            _atomic_write(root / "design.parquet", lambda p: pq.write_table(table, p))
+            text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
+            _atomic_write(root / "sweep.json", lambda p: p.write_text(text, encoding="utf-8"))
+            if fresh:
+                umask = os.umask(0)
+                os.umask(umask)
+                os.chmod(root, 0o777 & ~umask)
+                if self.root.exists():
+                    self.root.rmdir()  # empty: checked above
+                replace_directory(root, self.root)
+        except BaseException:
+            if fresh:
+                shutil.rmtree(root, ignore_errors=True)
+            raise
 
     def grow(self, meta: dict[str, Any], design_columns: dict[str, list[Any]]) -> None:
         """Replace design.parquet and sweep.json by a larger design whose first rows are the stored
