@@ -18,6 +18,7 @@ import json
 import sys
 from pathlib import Path
 
+from sim.cli_values import seed, speed
 from sim.errors import UsageError
 
 __all__ = ["add_drill_parser", "main", "run_drill_command"]
@@ -36,10 +37,10 @@ def add_drill_parser(subparsers) -> argparse.ArgumentParser:
 def _arguments(d: argparse.ArgumentParser) -> None:
     d.add_argument("drill", type=Path, nargs="?", help="a drill file (scenarios/drills/*.yaml)")
     d.add_argument("--live", action="store_true", help="play it live: a dashboard and a command line")
-    d.add_argument("--speed", type=float, default=60.0, metavar="X",
+    d.add_argument("--speed", type=speed, default=60.0, metavar="X",
                    help="live: simulated seconds per wall second (default 60)")
     d.add_argument("--out", type=Path, help="run directory to write (scorecard.json, session.yaml, …)")
-    d.add_argument("--seed", type=int, help="replace the drill's seed")
+    d.add_argument("--seed", type=seed, help="replace the drill's seed (0 to 2**63-1)")
     d.add_argument("--force", action="store_true", help="replace an existing run directory")
     d.add_argument("--json", action="store_true", help="print the scorecard as JSON")
     d.add_argument("--replay", type=Path, metavar="DIR", help="re-run a drill's run directory and compare events")

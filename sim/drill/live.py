@@ -66,6 +66,7 @@ class LiveConsole:
         self.console = console or Console(highlight=False)
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.paused = False
+        self.input_ended = False
         self.messages: deque[tuple[str, bool]] = deque(maxlen=4)
         self.history: deque[tuple[float, np.ndarray]] = deque(maxlen=400)
         self._last_draw = 0.0
@@ -102,7 +103,14 @@ class LiveConsole:
                 line = self.lines.get_nowait()
             except queue.Empty:
                 break
-            if line is not None and line.strip():
+            if line is None:  # the input ended: nobody can type 'resume' any more
+                self.input_ended = True
+                if self.paused:
+                    self.paused = False
+                    if hasattr(run.env, "sync"):
+                        run.env.sync()
+                    self.say(f"the input ended while paused: resumed at {_clock(run.env.now)}", ok=False)
+            elif line.strip():
                 out.append(line.strip())
         now = time.monotonic()
         if now - self._last_draw >= REFRESH_S or out:
@@ -118,7 +126,9 @@ class LiveConsole:
     def control(self, command, run: DrillRun) -> None:
         """pause, resume, speed."""
         env = run.env
-        if command.verb == "pause":
+        if command.verb == "pause" and self.input_ended:  # the input ended: nobody could resume
+            self.say(f"the input ended: not pausing at {_clock(env.now)}, nobody could resume", ok=False)
+        elif command.verb == "pause":
             self.paused = True
             self.say(f"paused at {_clock(env.now)}")
         elif command.verb == "resume":

@@ -24,8 +24,11 @@ if TYPE_CHECKING:
     from sim.scenario.procedure_load import LoadedProcedure
     from sim.scenario.scenario_model import RunEntry
 
-__all__ = ["MAX_INSTANT_TRANSITIONS", "Flow", "ProcedureRun"]
+__all__ = ["MAX_INSTANT_TRANSITIONS", "MAX_PHASE_STARTS", "Flow", "ProcedureRun"]
 
+MAX_PHASE_STARTS = 100_000
+"""Phase starts allowed in one procedure run (polling every second for a day is 86,400), so that a
+loop around a short wait cannot grow the event log without bound."""
 MAX_INSTANT_TRANSITIONS = 1000
 """Phase transitions allowed at one instant before a procedure is stopped as a runaway loop
 (load-time checks catch the obvious ones; this guards against data-dependent ones)."""
@@ -194,10 +197,15 @@ class ProcedureRun:
     def _phases(self, start: str | None = None):
         names = list(self.procedure.phases)
         k = names.index(start) if start else 0
-        instant, last_t = 0, self.env.now
+        instant, last_t, starts = 0, self.env.now, 0
         try:
             while k < len(names):
                 name = names[k]
+                starts += 1
+                if starts > MAX_PHASE_STARTS:
+                    self.sim.log.emit(self.env.now, "procedure_stopped", procedure=self.label,
+                                      reason=f"more than {MAX_PHASE_STARTS:,} phase starts (a loop runs too often)")
+                    return END
                 if self.env.now == last_t:
                     instant += 1
                     if instant > MAX_INSTANT_TRANSITIONS:

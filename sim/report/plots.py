@@ -621,17 +621,39 @@ def station_layout(G) -> dict[str, tuple[float, float]]:
 
 
 def _tidy(G, node, block, side, depth, out, next_row, order) -> float:
-    """Lay out the subtree of *node* (not crossing *block*); returns its row."""
-    kids = [k for k in sorted(G.neighbors(node), key=order.get) if k not in block and k not in out]
-    out[node] = (side * depth, -1.0)  # mark as placed before recursing (cycles)
-    rows = [_tidy(G, k, {node}, side, depth + 1, out, next_row, order) for k in kids if k not in out]
-    if rows:
-        row = float(np.mean([rows[0], rows[-1]]))
-    else:
-        row = next_row[0]
-        next_row[0] += 1.0
-    out[node] = (side * depth, row)
-    return row
+    """Lay out the subtree of *node* (not crossing *block*); returns its row.
+
+    Depth first with an explicit stack, not recursion: a chain of thousands of compartments would
+    exceed Python's recursion limit.
+    """
+    def enter(n, blk, d):
+        kids = [k for k in sorted(G.neighbors(n), key=order.get) if k not in blk and k not in out]
+        out[n] = (side * d, -1.0)  # mark as placed before descending (cycles)
+        return [n, d, kids, 0, []]
+
+    stack = [enter(node, block, depth)]
+    result = None
+    while stack:
+        frame = stack[-1]
+        n, d, kids, _, rows = frame
+        if result is not None:  # a child just finished
+            rows.append(result)
+            result = None
+        while frame[3] < len(kids) and kids[frame[3]] in out:
+            frame[3] += 1
+        if frame[3] < len(kids):
+            frame[3] += 1
+            stack.append(enter(kids[frame[3] - 1], {n}, d + 1))
+            continue
+        stack.pop()
+        if rows:
+            row = float(np.mean([rows[0], rows[-1]]))
+        else:
+            row = next_row[0]
+            next_row[0] += 1.0
+        out[n] = (side * d, row)
+        result = row
+    return result
 
 
 def draw_station(station, png_path: str | Path, initial=None, state: Mapping[str, Any] | None = None,

@@ -327,15 +327,22 @@ def _members(scenario: Scenario, who: str, bind: dict[str, list[str]]):
     return [c for c in scenario.crew if c.id == who or who in c.roles]
 
 
+MIN_LOOP_TIME = 1.0
+"""Least time a step must let pass to break a loop of phases [s]: a loop around a microsecond wait
+would otherwise pass this check and grow the event log by a million events per simulated second."""
+
+
 def _advances_time(step) -> bool:
-    """Whether a step surely lets simulated time pass (conservatively)."""
+    """Whether a step surely lets at least :data:`MIN_LOOP_TIME` of simulated time pass (conservatively)."""
     if isinstance(step, Wait):
-        return step.until is not None or (step.for_ or 0) > 0
+        return step.until is not None or (step.for_ or 0) >= MIN_LOOP_TIME
     if isinstance(step, Measure):
-        return step.window > 0
+        return step.window >= MIN_LOOP_TIME
     if isinstance(step, Repair):
         d = step.duration
-        return not ((isinstance(d, int | float) and d == 0) or (isinstance(d, Fixed) and d.value == 0))
+        if isinstance(d, int | float):
+            return d >= MIN_LOOP_TIME
+        return d.value >= MIN_LOOP_TIME if isinstance(d, Fixed) else True  # a distribution of durations
     if isinstance(step, Parallel):
         return any(_advances_time(s) for sub in step.parallel.values() for s in sub)
     return False
@@ -368,7 +375,8 @@ def _loops_without_time(loaded: LoadedProcedure) -> list[Problem]:
         start = cycle.index(first)
         ordered = cycle[start:] + cycle[:start]
         problems.append(doc.problem(("phases", first), "phases " + " -> ".join([*ordered, first])
-                                    + " loop without any step that lets time pass (add a wait or a measurement)"))
+                                    + " loop without any step that lets time pass (add a wait or a measurement "
+                                    f"of at least {MIN_LOOP_TIME:g} s)"))
         if len(problems) >= 5:
             break
     return problems

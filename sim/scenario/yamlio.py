@@ -21,12 +21,15 @@ from sim.errors import InputError, Problem
 from sim.paths import read_bytes
 from sim.text import describe, unsafe_character
 
-__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "Document", "format_path", "load_yaml", "parse_yaml"]
+__all__ = ["MAX_BYTES", "MAX_DEPTH", "MAX_NODES", "MAX_TEXT", "Document", "format_path", "load_yaml", "parse_yaml"]
 
 MAX_BYTES = 4 * 1024 * 1024
 """Largest input file read [bytes]; real station and scenario files are a few kB."""
 MAX_NODES = 200_000
 """Most YAML nodes visited while expanding a document (aliases count every time they are used)."""
+MAX_TEXT = 2 * MAX_BYTES
+"""Most characters of text a document may expand to, aliases counted every time they are used
+(150,000 aliases of one long string would otherwise make every message quoting it gigabytes)."""
 MAX_DEPTH = 64
 """Deepest nesting of mappings and sequences accepted."""
 
@@ -193,6 +196,7 @@ class _Builder:
         self.lines: dict[Loc, int] = {}
         self.problems: list[Problem] = []
         self.visited = 0
+        self.chars = 0
         self._scalars = yaml.SafeLoader("")  # only its scalar constructors are used
 
     def _fail(self, node: yaml.Node, loc: Loc, message: str) -> None:
@@ -210,6 +214,12 @@ class _Builder:
                 Problem(self.name, node.start_mark.line + 1, format_path(loc), f"nesting deeper than {MAX_DEPTH} levels")
             )
         self.lines.setdefault(loc, node.start_mark.line + 1)
+        if isinstance(node, yaml.ScalarNode):
+            self.chars += len(node.value)
+            if self.chars > MAX_TEXT:
+                raise InputError(Problem(self.name, node.start_mark.line + 1, format_path(loc),
+                                         f"document expands to more than {MAX_TEXT:,} characters of text "
+                                         f"(aliases of a long text?)"))
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, loc, depth)
         if isinstance(node, yaml.SequenceNode):
