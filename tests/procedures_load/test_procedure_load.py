@@ -61,7 +61,7 @@ def test_a_wait_or_measurement_breaks_a_loop():
 def test_a_zero_wait_does_not_break_a_loop():
     assert messages("name: p\nphases:\n  a:\n    - {do: wait, for: 0 s}\n    - {goto: a}\n") == [
         "p.yaml:3: phases.a: phases a -> a loop without any step that lets time pass "
-        "(add a wait or a measurement)"
+        "(add a wait or a measurement of at least 1 s)"
     ]
 
 
