@@ -17,7 +17,9 @@ Usage::
     python bench/bench_speed.py --measure-only --json bench/baseline.json   # (re)write a baseline
 
 The interpreter decides which Safehaven is measured (its ``sim`` package and its ``safehaven``
-console script, next to it in the same ``bin/``). Results go to ``bench/results/speed.json``.
+console script, next to it in the same ``bin/``), and with it the tree whose scenarios and
+``bench/bench_atmosphere.py`` are used: each tree runs its own files, as it shipped them.
+Results go to ``bench/results/speed.json``.
 """
 
 from __future__ import annotations
@@ -36,6 +38,13 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCH = Path(__file__).resolve().parent
+
+
+def _tree() -> Path:
+    """The checkout of the Safehaven being measured (where its ``sim`` package lives)."""
+    import sim
+
+    return Path(sim.__file__).resolve().parents[1]
 SCENARIOS = {
     "iss-prk-closed": "scenarios/iss-prk-closed.yaml",
     "flagship": "scenarios/iss-prk-2026.yaml",
@@ -76,7 +85,7 @@ def measure_runs(repeat: int) -> dict:
 
     out = {}
     for key, path in SCENARIOS.items():
-        loaded = sim.load(ROOT / path)
+        loaded = sim.load(_tree() / path)
         first = simulate(loaded)
         out[f"run.{key}"] = _best(lambda loaded=loaded: simulate(loaded), repeat)
         out[f"events.{key}"] = hashlib.sha256("\n".join(first.events.lines()).encode()).hexdigest()[:12]
@@ -86,7 +95,7 @@ def measure_runs(repeat: int) -> dict:
 def measure_processes(repeat: int) -> dict:
     exe = Path(sys.executable).parent / "safehaven"
     work = Path(tempfile.mkdtemp(prefix="bench-speed-"))
-    flagship = str(ROOT / SCENARIOS["flagship"])
+    flagship = str(_tree() / SCENARIOS["flagship"])
     # as an installed package runs: with bytecode caches (pip compiles them; an environment with
     # PYTHONDONTWRITEBYTECODE would recompile every module in every process), kept out of the tree
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -112,7 +121,7 @@ def measure_processes(repeat: int) -> dict:
 
 
 def measure_many_zones(repeat: int) -> dict:
-    sys.path.insert(0, str(BENCH))
+    sys.path.insert(0, str(_tree() / "bench"))
     import bench_atmosphere as ba
 
     out = {}
@@ -138,7 +147,7 @@ def measure_sweep(n: int) -> dict:
     out = {}
     try:
         for workers, key in ((1, "sweep.1_worker"), (2, "sweep.2_workers")):
-            report = run_sweep(ROOT / SCENARIOS["flagship"], [spec], work / key, design="random", n=n, seed=1,
+            report = run_sweep(_tree() / SCENARIOS["flagship"], [spec], work / key, design="random", n=n, seed=1,
                                executor="process", workers=workers)
             out[key] = report.runs_per_second
     finally:
