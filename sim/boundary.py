@@ -492,7 +492,8 @@ def plot_boundary(result: BoundaryResult, path: str | Path) -> Path:
         ax.set_ylabel(name1)
     if log:
         ax.set_xscale("log")
-    ratio = f"{result.runs} runs, a grid as fine: {result.grid_runs}"
+    ratio = (f"{result.runs} runs; a uniform grid for the same information: {result.grid_runs}"
+             if result.replicates > 1 else f"{result.runs} runs; a grid as fine: {result.grid_runs}")
     ax.set_title(f"Where {result.event.text} flips ({ratio})", fontsize="medium")
     ax.legend(fontsize="small", loc="best")
     literal_figure(fig)

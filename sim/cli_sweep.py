@@ -46,8 +46,8 @@ def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
     p = subparsers.add_parser(
         "sweep", help="batch runs over a design of parameter values (resume, rerun, plot)",
         description="safehaven sweep SCENARIO --vary PATH=SPEC ... --out DIR | sweep resume DIR | "
-                    "sweep rerun DIR RUN_ID --out RUNDIR | sweep plot DIR")
-    p.add_argument("words", nargs="*", metavar="SCENARIO | resume DIR | rerun DIR RUN_ID | plot DIR")
+                    "sweep rerun DIR RUN_ID --out RUNDIR | sweep plot DIR | sweep analyze DIR --metric COLUMN")
+    p.add_argument("words", nargs="*", metavar="SCENARIO | resume DIR | rerun DIR RUN_ID | plot DIR | analyze DIR")
     p.add_argument("--vary", action="append", default=[], metavar="PATH=SPEC",
                    help="a varied field: [a, b] UNIT, lin(lo, hi, count) UNIT, log(lo, hi, count) UNIT, "
                         "uniform/loguniform(lo, hi) UNIT, normal/lognormal(a, b) UNIT, triangular(lo, mode, hi) UNIT")
