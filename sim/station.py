@@ -13,7 +13,12 @@ from collections.abc import Callable, Mapping
 import networkx as nx
 import numpy as np
 
-from sim.atmosphere import GasNetwork, cda_from_leak_rate, masses_from_partial_pressures, mixture_gas_constant
+from sim.atmosphere import (
+    GasNetwork,
+    cda_from_leak_rate,
+    masses_from_partial_pressures,
+    mixture_gas_constant,
+)
 from sim.scenario.station_model import Station
 
 __all__ = [

@@ -91,7 +91,7 @@ def _expand(g: GaugeSeries, duration: float) -> tuple[np.ndarray, np.ndarray, bo
     t, y = t[inside], y[inside]
     if g.every is None or len(t) == 0:
         return t, y, False
-    grid = t[0] + g.every * np.arange(int(math.floor((duration - t[0]) / g.every + 1e-9)) + 1)
+    grid = t[0] + g.every * np.arange(math.floor((duration - t[0]) / g.every + 1e-9) + 1)
     idx = np.searchsorted(t, grid, side="right") - 1
     return grid, y[idx], True
 
@@ -130,7 +130,7 @@ def temperature_schedule(record: LeakRecord, net, step: float = TEMPERATURE_STEP
     if not any(x.coupling == 1.0 for x in record.temperatures):
         return None
     index = {n: k for k, n in enumerate(net.names)}
-    n_steps = max(1, int(math.ceil(record.duration / step - 1e-9)))
+    n_steps = max(1, math.ceil(record.duration / step - 1e-9))
     starts = step * np.arange(n_steps)
     mids = np.minimum(starts + 0.5 * step, record.duration)
     T = np.tile(net.temperature.astype(float), (n_steps, 1))
@@ -416,7 +416,7 @@ def _report(record, fm, fits, gb, groups, pg, site_prob, notes, c_max, flux_stat
         g = f.series
         k = int(np.argmin(np.abs(grid - q50)))
         gauges.append({
-            "id": g.id, "at": g.at, "reads": g.reads, "readings_used": int(len(f.t)),
+            "id": g.id, "at": g.at, "reads": g.reads, "readings_used": len(f.t),
             "expanded_on_change": f.expanded, "resolution_Pa": g.resolution,
             "resolution_mmHg": round(g.resolution / MMHG, 6),
             "noise_Pa": float(gb["sigma"][gi][k]), "noise": "given" if g.noise is not None else "estimated (posterior mean)",

@@ -48,7 +48,7 @@ def plan_procedure(plan: HuntPlan, resolution: float, noise: float, title: str) 
             body.append({"parallel": {f"m_{of}": [m] for (_, m, _), (of, *_) in zip(measures, node.measure, strict=True)}})
         if node.reopen:
             body += [{"do": "open_hatch", "hatch": h, "by": "search", "side": s} for h, s in zip(node.close, node.sides, strict=True)]
-        for (var, _, w), (_, _, child, level) in zip(measures, node.measure, strict=True):
+        for (var, _, _w), (_, _, child, level) in zip(measures, node.measure, strict=True):
             limit = level * 3600 / MMHG  # [mmHg/h], midway between the expected changes without and with the leak
             cond = f"{var} < {limit:.6g} mmHg/h"
             if len(measures) == 1:

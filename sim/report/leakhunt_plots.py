@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from sim.leakhunt.estimate import LB_PER_DAY, MMHG, EstimateResult
+from sim.leakhunt.estimate import MMHG, EstimateResult
 
 __all__ = ["plot_fit", "plot_posterior"]
 
