@@ -17,8 +17,6 @@ from typing import Any
 
 import simpy
 
-from sim.station import zones
-
 __all__ = ["EngineState", "ProbingEnvironment", "engine_state"]
 
 
@@ -64,13 +62,10 @@ def engine_state(sim, t: float, extra_runs: Iterable[Any] = ()) -> EngineState:
     hatches = {h: {"open": sim.hatch_open[h], "valve_open": sim.valve_open[h] if st.hatches[h].valve else None,
                    "jammed": h in sim.faults.jammed_hatches, "valve_stuck": h in sim.faults.stuck_valves}
                for h in st.hatches}
-    groups = zones(sim.G, lambda h: sim.hatch_open[h])
-    crewed = {m.location for m in sim.crew.values() if m.aboard is None}
-    leaks = {}
-    for lid, s in sim.leak_state.items():
-        zone = next(g for g in groups if s["at"] in g)
-        leaks[lid] = {"at": s["at"], "active": s["cda_m2"] > 0, "cda_m2": float(s["cda_m2"]),
-                      "isolated": not (zone & crewed) and len(zone) < len(sim.names)}
+    leaks = {lid: {"at": s["at"], "active": s["cda_m2"] > 0, "cda_m2": float(s["cda_m2"]),
+                   # open to the crewed volume now, or when the run ended (finish() closes the books)
+                   "isolated": lid not in sim.exposure.open_since and lid not in sim.exposure.open_at_end}
+             for lid, s in sim.leak_state.items()}
     runs = {r.label: r for r in [*sim.procedure_runs, *extra_runs] if r.status != "pending"}
     procedures = {label: {"phase": r.phase, "status": r.status} for label, r in runs.items()}
     shelter = {}

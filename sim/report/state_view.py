@@ -86,7 +86,7 @@ def render_state(console, state: StationState, series_state) -> None:
         if not lk.active:
             leaks.append(f"{lid} at {lk.at}: sealed")
             continue
-        where = "isolated from the crew" if lk.isolated else "open to crewed compartments"
+        where = "isolated from the crew's air" if lk.isolated else "open to the station (the crew's air)"
         fixed = ", repaired (reduced)" if lk.repaired else ""
         leaks.append(f"{lid} at {lk.at}: CdA {lk.cda_m2 * 1e4:.3g} cm², {where}{fixed}")
     console.print(f"Leaks: {'; '.join(leaks) or 'none'}", markup=False)

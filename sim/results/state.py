@@ -6,7 +6,7 @@ and the scenario's initial conditions, so no two views can disagree and none can
 property test (``tests/results/test_state_property.py``) runs scenarios, drills and random
 procedures and checks this state against the engine's own, captured at the same instants.
 
-What each field means and which events set it (``docs/architecture.md``, "The state at T"):
+What each field means and which events set it (``docs/architecture.md``, "The state at time T"):
 
 crew
     ``location`` the compartment the member is in (``move`` events: a member is in the next
@@ -19,15 +19,16 @@ crew
     (a ``trapped`` event, while no open path leads to where they were going); ``blocked_by`` the
     hatches in their way, each with its cause (``hatch pma2-dragon: jammed``, ``hatch zvezda-prk:
     12.3 kPa across it``, ``hatch X: closed``): for a trapped member the closed hatches on the
-    shortest way to their goal, for a member waiting for a hatch to equalize (``hatch_blocked``
+    way to their goal through the fewest hatches, for a member waiting for a hatch to equalize (``hatch_blocked``
     with the valve open, until ``hatch_equalized``) that hatch.
 hatches
     ``open`` and ``valve_open`` (``hatch``, ``valve``; None where there is no valve), ``jammed``
     and ``valve_stuck`` (the ``inject`` events of ``hatch_jams`` and ``valve_stuck``).
 leaks
     ``active`` (started and not sealed), ``cda_m2`` its effective area now [m^2]
-    (``leak_start``, ``leak_change``), ``isolated`` when its compartment's zone through open
-    hatches holds no crew (and is not the whole station), ``repaired`` after a successful
+    (``leak_start``, ``leak_change``), ``isolated`` while it is not open to the station
+    (``leak_isolated`` until ``leak_open_to_station``: the engine's crewed volume, through open
+    hatches and open valves, as the summary's ``open_to_station`` intervals), ``repaired`` after a successful
     ``repair_done`` that nothing has undone since (a later growth clears it).
 alarms
     The alarms sounding (``alarm`` until ``alarm_clear``), where and since when; a drill's false
@@ -56,8 +57,8 @@ import networkx as nx
 from sim.results.reader import initial_hatch_states, interpolate_series
 from sim.station import build_graph, zones
 
-__all__ = ["DELAYED", "IDLE", "RESPONDING", "AlarmState", "CrewState", "HatchState", "LeakState", "ProcedureState", "ShelterState",
-           "StateTracker", "StationState", "block_text", "state_at"]
+__all__ = ["DELAYED", "IDLE", "RESPONDING", "AlarmState", "CrewState", "HatchState", "LeakState", "ProcedureState",
+           "ShelterState", "StateTracker", "StationState", "block_text", "state_at"]
 
 _TIME_TOL = 1e-9
 """Events within this of T count as having happened at T [s] (event times carry 9 significant digits)."""
@@ -181,6 +182,7 @@ class _Leak:
     at: str
     cda_m2: float
     repaired: bool = False
+    open_to_station: bool = False
 
 
 class StateTracker:
@@ -363,12 +365,8 @@ class StateTracker:
             crew[cid] = CrewState(m.location, m.aboard, m.activity, m.status, trapped, blocked)
         hatches = {h: HatchState(self.hatch_open[h], self.valve_open[h], h in self.jammed, h in self.stuck)
                    for h in self.hatch_open}
-        crewed = {m.location for m in self.members.values() if m.aboard is None}
-        leaks = {}
-        for lid, lk in self.leaks.items():
-            zone = groups[zone_of[lk.at]]
-            isolated = not (zone & crewed) and len(zone) < self.G.number_of_nodes()
-            leaks[lid] = LeakState(lk.at, lk.cda_m2 > 0, lk.cda_m2, isolated, lk.repaired)
+        leaks = {lid: LeakState(lk.at, lk.cda_m2 > 0, lk.cda_m2, not lk.open_to_station, lk.repaired)
+                 for lid, lk in self.leaks.items()}
         shelter = {}
         for v, hatch in self._shelters.items():
             inside = tuple(cid for cid, m in self.members.items() if m.location == v)
@@ -440,6 +438,14 @@ def _sets_activity(value: str):
     return handler
 
 
+def _sets_open_to_station(value: bool):
+    def handler(tracker: StateTracker, e) -> None:
+        leak = tracker.leaks.get(e["leak"])
+        if leak is not None:
+            leak.open_to_station = value
+    return handler
+
+
 _HANDLERS = {
     "move": StateTracker._move,
     "status": StateTracker._status,
@@ -458,6 +464,8 @@ _HANDLERS = {
     "leak_start": StateTracker._leak_start,
     "leak_change": StateTracker._leak_change,
     "repair_done": StateTracker._repair_done,
+    "leak_open_to_station": _sets_open_to_station(True),
+    "leak_isolated": _sets_open_to_station(False),
     "alarm": StateTracker._alarm,
     "alarm_clear": StateTracker._alarm_clear,
     "procedure_start": StateTracker._procedure_start,
