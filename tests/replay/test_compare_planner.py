@@ -163,3 +163,29 @@ def test_measured_treserve_stands_beside_the_model_and_says_when_confounded():
     assert got["treserve_first_s"].value == 2000.0 and got["treserve_first_truth_s"].value == 4100.0
     assert got["treserve_first_s"].note == "confounded: fe5 breathed inside the measured volume (51% of the measured dP/dt)"
     assert got["treserve.min_s"].value == 3500.0 and got["treserve.min_s"].core
+
+
+_WRITTEN = {
+    "time": r"\d\d:\d\d:\d\d|never",
+    "duration": r"(\d+ d )?\d\d:\d\d:\d\d|unbounded",
+    "pressure": r"\d+\.\d\d kPa",
+    "pp": r"\d+\.\d{2,3} kPa",
+    "mass": r"[\d.e+-]+ kg",
+    "count": r"\d+",
+}
+
+
+def test_every_milestone_number_carries_its_unit(prk_run, slow_hatch, big_leak):
+    cmp = compare_runs(*(read_run(p) for p in (prk_run, slow_hatch, big_leak)))
+    nones = {"-", "never", "never sealed", "not opened before the end", "not measured", "no loss",
+             "nobody sent to a shelter", "not in this run's summary"}
+    for m in cmp["milestones"]:
+        if m["kind"] not in _WRITTEN:
+            continue
+        for text in m["text"]:
+            assert text in nones or re.fullmatch(_WRITTEN[m["kind"]], text), (m["key"], text)
+        for delta in m["deltas"][1:]:
+            if delta:
+                body = delta.lstrip("+-")
+                assert re.fullmatch(_WRITTEN[m["kind"]].replace("|never", "").replace("|unbounded", ""), body) or (
+                    m["kind"] == "count"), (m["key"], delta)
