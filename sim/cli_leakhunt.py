@@ -117,7 +117,9 @@ def render_estimate(console, rep: dict, out: Path | None) -> None:
         t.add_row("…", f"{sum(list(rep['site_probability'].values())[8:]):.3f} (the rest)")
     console.print(t)
     c, r, d, tr = rep["cda"], rep["rate_at_end"], rep["hole_diameter_mm"], rep["treserve_s"]
-    s = Table(title=f"the leak, if in {rep['most_probable']}", show_edge=False)
+    where = rep["numbers_for"]
+    place = where[0] if len(where) == 1 else f"{where[0]} or the {len(where) - 1} compartments sharing its zone"
+    s = Table(title=escape(f"the leak, if in {place}"), show_edge=False)
     s.add_column("quantity")
     s.add_column("median", justify="right")
     s.add_column(f"95 % interval ({c['interval']})", justify="right")

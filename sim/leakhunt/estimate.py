@@ -435,7 +435,8 @@ def _report(record, fm, fits, gb, groups, pg, site_prob, notes, c_max, flux_stat
         "method": ("forward model: the zonal atmosphere solver over the record's hatch history (3 runs per "
                    "candidate group, log-interpolated); interval likelihood of the gauges' steps and noise; "
                    "flat prior on Cd*A up to max_rate; per-gauge scale and unknown noise integrated out"),
-        "most_probable": site,
+        "most_probable": max(site_prob, key=lambda c: site_prob[c]),
+        "numbers_for": gb["sites"],  # the most probable group some gauge sees: what the numbers below are for
         "site_probability": dict(sorted(site_prob.items(), key=lambda kv: -kv[1])),
         "groups": groups_out,
         "cda": {"median_m2": q50, "interval_m2": [lo_c, hi_c], "interval": interval, "zero_excluded": not zero_in,

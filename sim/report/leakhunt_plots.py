@@ -83,7 +83,9 @@ def plot_posterior(result: EstimateResult, png_path: str | Path) -> Path:
     ax.axvline(rep["cda"]["median_m2"] * (per_m2 or 1e6), color="C3", lw=1, label="median")
     ax.set_xlabel(xl)
     ax.set_ylabel("posterior density (peak = 1)")
-    ax.set_title(f"leak in {rep['most_probable']} (most probable)", fontsize=10)
+    where = rep["numbers_for"]
+    place = where[0] if len(where) == 1 else f"{where[0]} (+{len(where) - 1} sharing its zone)"
+    ax.set_title(f"the leak, if in {place}: the most probable place a gauge sees", fontsize=10)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
     probs = list(rep["site_probability"].items())[:12]
