@@ -1,9 +1,12 @@
 """The ``drill`` command of ``safehaven``: a drill in batch or live, its scorecard, and replay.
 
-``safehaven drill DRILL [--live] [--speed X] [--out DIR] [--seed N] [--json]`` runs a drill;
-``safehaven drill --replay DIR [--out DIR2] [--at T]`` re-runs a drill's run directory (a live
-session included, its commands applied at their recorded times), proves the same events come out,
-and with ``--at`` shows the state at time T as recorded (:mod:`sim.results.state`).
+``safehaven drill DRILL [--live] [--speed X] [--out DIR] [--seed N] [--play trainees] [--json]``
+runs a drill; ``safehaven drill --replay DIR [--out DIR2] [--at T]`` re-runs a drill's run directory
+(a live session included, its commands applied at their recorded times), proves the same events
+come out, and with ``--at`` shows the state at time T as recorded (:mod:`sim.results.state`);
+``safehaven drill --resume DIR`` re-executes a live session that was cut short and plays on.
+A live session always has a directory (``--out``, or one under ``runs/`` named on screen) that
+holds the session from its first moment (:mod:`sim.drill.record`).
 
 :func:`add_drill_parser` adds the command to the main parser's subparsers (its ``handler`` is
 :func:`run_drill_command`); :func:`main` runs it alone (``python -m sim.cli_drill DRILL …``) with
@@ -19,11 +22,14 @@ import sys
 from pathlib import Path
 
 from sim.cli_values import seed, speed
+from sim.drill.clock import clock
 from sim.errors import UsageError
 
 __all__ = ["add_drill_parser", "main", "run_drill_command"]
 
 EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+DEFAULT_SPEED = 60.0
+"""Simulated seconds per wall second of a live session without --speed."""
 
 
 def add_drill_parser(subparsers) -> argparse.ArgumentParser:
@@ -37,7 +43,7 @@ def add_drill_parser(subparsers) -> argparse.ArgumentParser:
 def _arguments(d: argparse.ArgumentParser) -> None:
     d.add_argument("drill", type=Path, nargs="?", help="a drill file (scenarios/drills/*.yaml)")
     d.add_argument("--live", action="store_true", help="play it live: a dashboard and a command line")
-    d.add_argument("--speed", type=speed, default=60.0, metavar="X",
+    d.add_argument("--speed", type=speed, default=None, metavar="X",
                    help="live: simulated seconds per wall second (default 60)")
     d.add_argument("--out", type=Path, help="run directory to write (scorecard.json, session.yaml, …)")
     d.add_argument("--seed", type=seed, help="replace the drill's seed (0 to 2**63-1)")
@@ -45,6 +51,10 @@ def _arguments(d: argparse.ArgumentParser) -> None:
     d.add_argument("--json", action="store_true", help="print the scorecard as JSON")
     d.add_argument("--replay", type=Path, metavar="DIR", help="re-run a drill's run directory and compare events")
     d.add_argument("--at", metavar="T", help="with --replay: also show the state at time T (00:35:00, '35 min', 2100)")
+    d.add_argument("--resume", type=Path, metavar="DIR",
+                   help="live: re-execute a session that was cut short (Ctrl-C, killed) and play on")
+    d.add_argument("--play", choices=("procedures", "trainees"), default=None,
+                   help="who plays the crew: the scenario's procedures (default) or the trainees alone")
 
 
 def _console():
@@ -59,33 +69,46 @@ def _files(result, run, speed) -> dict[str, str]:
     from sim.drill.session import session_document
 
     card = json.dumps(result.extra["scorecard"], indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    session = yaml.safe_dump(session_document(run, speed), sort_keys=False, allow_unicode=True)
+    session = yaml.safe_dump(session_document(run, speed, status="ended"), sort_keys=False, allow_unicode=True)
     return {"scorecard.json": card, "session.yaml": session}
 
 
 def render_scorecard(console, card: dict) -> None:
-    """The scorecard as a table."""
+    """The scorecard as a table: each expectation, why it failed, the trainees' commands about it."""
     from rich.table import Table
 
-    table = Table(title=f"{card['drill']} — score {card['score']:g} / 100 (pass mark {card['pass_mark']:g})")
-    for col in ("expectation", "weight", "result", "margin", "detail"):
+    score = "no score" if card["score"] is None else f"score {card['score']:g} / 100"
+    table = Table(title=f"{card['drill']} — {score} (pass mark {card['pass_mark']:g})")
+    for col in ("expectation", "weight", "result", "margin", "detail", "commands"):
         table.add_column(col)
     for x in card["expectations"]:
         result = "n/a" if x["passed"] is None else "PASS" if x["passed"] else "FAIL"
         style = None if x["passed"] is None else "green" if x["passed"] else "red"
         if x.get("margin_s") is not None:
-            margin = f"{x['margin_s']:+.0f} s"
+            margin = ("+" if x["margin_s"] >= 0 else "") + clock(x["margin_s"])
+        elif x.get("margin") is not None:
+            margin = f"{x['margin']['value']:+g} {x['margin']['unit']}"
         elif x.get("margin_Pa") is not None:
             margin = f"{x['margin_Pa']:+.0f} Pa"
         else:
             margin = ""
-        table.add_row(x["name"], f"{x['weight']:g}", result, margin, x["detail"], style=style)
+        commands = "\n".join(f"{c['at']} {c['command']}" for c in x.get("commands", []))
+        table.add_row(x["name"], f"{x['weight']:g}", result, margin, x["detail"], commands, style=style)
     console.print(table)
-    fired = ", ".join(f"{i['name']} at {i['fired_s']:.0f} s" for i in card["injects"] if i["fired_s"] is not None)
-    console.print(f"injects fired: {fired or 'none'}")
+    for i in card["injects"]:
+        when = f"fired at {i['fired_at']}" if i["fired_s"] is not None else "never fired"
+        note = f" — {i['note']}" if i.get("note") else ""
+        console.print(f"inject {i['name']} ({i['fault']}, {i['trigger']}): {when}{note}")
+    if card.get("ended_early"):
+        e = card["ended_early"]
+        console.print(f"[yellow]ENDED EARLY[/yellow] at {clock(e['at_s'])} of {clock(e['duration_s'])}: "
+                      f"{e['reason']} — expectations due later were not played out")
     if card.get("status", "ok") != "ok":  # a score of a run that stopped early would mislead
         console.print("[bold]NOT SCORED[/bold]: the run did not complete (status "
                       f"{card['status']}); the expectations above were judged on a partial run")
+        return
+    if card["score"] is None:
+        console.print("[bold]NOT SCORED[/bold]: no expectation was applicable (their reference events never happened)")
         return
     verdict = "PASSED" if card["passed"] else "NOT PASSED"
     console.print(f"[bold]{verdict}[/bold]: score {card['score']:g}, "
@@ -104,40 +127,144 @@ def run_drill_command(args) -> int:
         return _replay(args)
     if args.at is not None:
         raise UsageError("--at shows a recorded drill at time T: use it with --replay DIR")
+    if args.resume is not None:
+        return _resume(args)
     if args.drill is None:
-        raise UsageError("drill: give a drill file, or --replay DIR")
-    if not args.speed > 0:
-        raise UsageError(f"--speed {args.speed:g}: expected a positive factor (60 = a minute a second)")
+        raise UsageError("drill: give a drill file, or --replay DIR, or --resume DIR")
     if args.out is not None and args.out.exists() and not args.force:
         raise UsageError(f"{args.out} exists; choose another --out or pass --force to replace it")
     from sim.drill.injects import DrillRun
-    from sim.results.writers import write_run
     from sim.scenario.drill_load import load_drill
 
     drill = load_drill(args.drill)
+    play = args.play or "procedures"
     if args.live:
-        from sim.drill.live import LiveConsole, realtime_env
+        from sim.drill.record import default_session_dir
 
-        run = DrillRun(drill, args.seed, realtime_env(args.speed), mode="live")
-        with LiveConsole(sys.stdin, args.speed) as console:
-            result = run.run(console.control_process())
-    else:
-        run = DrillRun(drill, args.seed)
-        result = run.run()
-    result.extra["files"] = {**result.extra.get("files", {}), **_files(result, run, args.speed if args.live else None)}
-    if args.out is not None:
-        write_run(result, args.out, force=args.force)
+        out = args.out if args.out is not None else default_session_dir(args.drill)
+        run = DrillRun(drill, args.seed, mode="live", play=play)
+        return _play_live(args, run, out, source_of=lambda live: live)
+    run = DrillRun(drill, args.seed, play=play)
+    result = run.run()
+    return _finish(args, run, result, args.out, None)
+
+
+def _finish(args, run, result, out, speed) -> int:
+    """Write the run directory (if any), print the scorecard; the exit code."""
+    from sim.results.writers import write_run
+
+    result.extra["files"] = {**result.extra.get("files", {}), **_files(result, run, speed)}
+    if out is not None:
+        write_run(result, out, force=True if run.mode == "live" else args.force)
     card = result.extra["scorecard"]
     if args.json:
         print(json.dumps(card, indent=2))
     else:
         render_scorecard(_console(), card)
-        if args.out is not None:
-            print(f"run directory: {args.out}")
+        if out is not None:
+            print(f"run directory: {out}")
     if result.status != "ok":  # a numerical failure is a result (exit 1), not an internal error
         print(f"safehaven: the drill did not complete: {result.message}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK if card["all_met"] else EXIT_FAILED
+
+
+class _Interrupts:
+    """Ctrl-C (SIGINT) and SIGTERM end a live session at its next tick, as a recorded ``quit``."""
+
+    def __init__(self, source):
+        self.source = source
+
+    def __enter__(self):
+        import signal
+
+        self.saved = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+
+        def stop(signum, frame):
+            self.source.stop_reason = "interrupted (Ctrl-C)" if signum == signal.SIGINT else "terminated"
+
+        for sig in self.saved:
+            signal.signal(sig, stop)
+        return self
+
+    def __exit__(self, *exc):
+        import signal
+
+        for sig, handler in self.saved.items():
+            signal.signal(sig, handler)
+        return False
+
+
+def _play_live(args, run, out: Path, source_of, speed: float | None = None) -> int:
+    """Play *run* live in the terminal, kept in *out* from the start; ``source_of(console)`` is the
+    command source (the console itself, or a resumed session ending in it)."""
+    from sim.drill.live import LiveConsole
+    from sim.drill.record import SessionRecorder
+    from sim.drill.session import control_process
+
+    speed = speed if speed is not None else args.speed if args.speed is not None else DEFAULT_SPEED
+    recorder = SessionRecorder(run, out, speed)
+    recorder.start()
+    print(f"session directory: {out}  (kept as you play; Ctrl-C ends and saves it; "
+          f"'safehaven drill --resume {out}' plays on)", flush=True)
+    with LiveConsole(sys.stdin, speed, on_tick=recorder.tick) as console:
+        source = source_of(console)
+        with _Interrupts(console):
+            result = run.run(control_process(source))
+    return _finish(args, run, result, out, console.speed)
+
+
+def read_session(directory: Path) -> tuple[dict, dict, Path]:
+    """The session.yaml, inputs/manifest.json and drill file of a drill's session directory.
+
+    Raises
+    ------
+    UsageError
+        When the directory is not one (with what is missing or unreadable).
+    """
+    import yaml
+
+    directory = Path(directory)
+    manifest_path, session_path = directory / "inputs" / "manifest.json", directory / "session.yaml"
+    for path in (manifest_path, session_path):
+        if not path.is_file():
+            raise UsageError(f"{directory}: not a drill's session directory (no {path.relative_to(directory)})")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        session = yaml.safe_load(session_path.read_text(encoding="utf-8")) or {}
+    except (ValueError, yaml.YAMLError) as exc:
+        raise UsageError(f"{directory}: cannot read its session: {exc}") from None
+    if not isinstance(manifest, dict) or not isinstance(session, dict):
+        raise UsageError(f"{directory}: session.yaml and inputs/manifest.json must be mappings")
+    drill_rel = (manifest.get("files") or {}).get("drill")
+    if not isinstance(drill_rel, str):
+        raise UsageError(f"{directory}: inputs/manifest.json names no drill file")
+    commands = session.get("commands") or []
+    if not isinstance(commands, list) or not all(isinstance(c, dict) and "t" in c and "command" in c
+                                                 for c in commands):
+        raise UsageError(f"{directory}/session.yaml: 'commands' must be a list of {{t, command}}")
+    return session, manifest, directory / "inputs" / drill_rel
+
+
+def _resume(args) -> int:
+    from sim.drill.injects import DrillRun
+    from sim.drill.session import ResumeSource
+    from sim.scenario.drill_load import load_drill
+
+    session, manifest, drill_path = read_session(args.resume)
+    if session.get("mode") != "live":
+        raise UsageError(f"{args.resume}: a batch run; only a live session can be resumed")
+    drill = load_drill(drill_path)
+    run = DrillRun(drill, int(session.get("seed", manifest.get("seed", 0))), mode="live",
+                   play=session.get("play") or "procedures")
+    commands = session["commands"] if isinstance(session.get("commands"), list) else []
+    quits = [float(c["t"]) for c in commands if str(c["command"]).split()[:1] == ["quit"]]
+    until = quits[-1] if quits else float(session.get("reached_s") or 0.0)
+    if until >= run.sim.end:
+        raise UsageError(f"{args.resume}: the session already ran to the drill's end; nothing to resume")
+    speed = args.speed if args.speed is not None else float(session.get("speed") or DEFAULT_SPEED)
+    print(f"resuming {args.resume} at {until:.0f} s: re-executing {len(commands)} recorded command(s)", flush=True)
+    return _play_live(args, run, args.resume, lambda live: ResumeSource(commands, until, live), speed)
 
 
 def replay_drill(directory: Path):
@@ -160,7 +287,7 @@ def replay_drill(directory: Path):
         raise UsageError(f"{directory}: inputs/manifest.json names no drill file")
     drill = load_drill(directory / "inputs" / drill_rel)
     mode = session.get("mode", "batch")
-    run = DrillRun(drill, int(session.get("seed", manifest["seed"])), mode=mode)
+    run = DrillRun(drill, int(session.get("seed", manifest["seed"])), mode=mode, play=session.get("play") or "procedures")
     control = control_process(ReplaySource(session.get("commands") or [])) if mode == "live" else None
     result = run.run(control)
     result.extra["files"] = {**result.extra.get("files", {}), **_files(result, run, session.get("speed"))}

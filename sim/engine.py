@@ -825,7 +825,8 @@ class Simulation:
         if any(m.sheltered_at is not None for m in crew):
             return "resumed" if all(self.in_place(m) for m in crew) else "crew_out_of_place"
         if self.procedure_runs:
-            return "procedures_done" if all(r.status == "done" for r in self.procedure_runs) else "procedures_running"
+            finished = ("done", "stopped")  # a procedure the instructor stopped runs no more
+            return "procedures_done" if all(r.status in finished for r in self.procedure_runs) else "procedures_running"
         return "completed"
 
     # -- running ------------------------------------------------------------------------

@@ -12,7 +12,9 @@ Trainee commands (the crew act)::
     evacuate [WHO]
     start PROCEDURE                    a procedure of the drill's library
 
-Trainer commands: ``inject NAME``, ``pause``, ``resume``, ``speed X``, ``quit``, ``help``.
+Trainer commands: ``inject NAME``, ``pause``, ``resume``, ``speed X``, ``quit``, ``help``, and the
+overrides ``stop PROCEDURE`` (or ``stop all``: the trainees take the crew over from there),
+``cancel WHO`` (ends a crew member's current task) and ``procedures`` (lists what runs).
 
 WHO is a crew id, a role or ``all`` (default ``all``: the best placed able member). TIME and
 PRESSURE take units (``over 2 min``, ``until 700 mmHg``). Words are split as a shell does (shlex).
@@ -32,16 +34,21 @@ from sim.scenario.validation import did_you_mean
 if TYPE_CHECKING:
     from sim.drill.injects import DrillRun
 
-__all__ = ["CONTROL", "HELP", "Command", "CommandError", "execute", "parse_command"]
+__all__ = ["CONTROL", "HELP", "TRAINER", "Command", "CommandError", "execute", "parse_command", "running_procedures"]
 
-CONTROL = ("pause", "resume", "speed", "quit", "help")
+CONTROL = ("pause", "resume", "speed", "quit", "help", "procedures")
 """Commands that steer the session, not the simulation (replay skips them, but ``quit``)."""
+TRAINER = ("inject", "pause", "resume", "speed", "quit", "stop", "cancel", "procedures")
+"""Commands only the trainer gives (a trainee's page refuses them)."""
+STOPPED_BY_TRAINER = "stopped by the instructor"
+CANCELLED_BY_TRAINER = "cancelled by the instructor"
 
 HELP = (
     "crew: move WHO to PLACE | close/open hatch H [by WHO] | open/close valve H [by WHO] | "
     "measure PLACE [dpdt|treserve|pressure|ppO2|ppCO2] [over TIME] [by WHO] | repair LEAK [by WHO] [for TIME] | "
     "shelter [WHO] [in VEHICLE] | repress SUPPLY into PLACE until P|for TIME [by WHO] | undock VEHICLE [by WHO] | "
-    "evacuate [WHO] | start PROCEDURE    trainer: inject NAME | pause | resume | speed X | quit"
+    "evacuate [WHO] | start PROCEDURE    trainer: inject NAME | pause | resume | speed X | quit | "
+    "procedures | stop PROCEDURE|all | cancel WHO"
 )
 _KEYWORDS = ("by", "to", "over", "for", "in", "into", "until")
 _MEASURES = ("dpdt", "treserve", "pressure", "ppO2", "ppCO2")
@@ -251,21 +258,44 @@ def parse_command(text: str, run: DrillRun) -> Command:
         if not 0 < factor <= 1e6:
             raise CommandError("speed: expected a factor between 0 and 1e6 (60 = a minute a second)")
         return Command(text, verb, arg=factor)
-    if verb in ("pause", "resume", "quit", "help"):
+    if verb == "stop":
+        name = one(_options(rest, ())[0], "a running procedure (see 'procedures') or 'all'")
+        running = running_procedures(run)
+        if name == "all":
+            if not running:
+                raise CommandError("no procedure is running")
+            return Command(text, verb, arg=name)
+        labels = [r.label for r in running]
+        matches = [lb for lb in labels if name in (lb, lb.split(":", 1)[-1])]
+        if len(matches) > 1:
+            raise CommandError(f"'{name}' is several procedures: {', '.join(matches)}; give the label")
+        if not matches:
+            hint = did_you_mean(name, labels) if labels else ""
+            raise CommandError(f"no running procedure '{name}'{hint} (running: {', '.join(labels) or 'none'})")
+        return Command(text, verb, arg=matches[0])
+    if verb == "cancel":
+        member = one(_options(rest, ())[0], "a crew member")
+        if member not in crew_ids:
+            raise CommandError(f"unknown crew member '{member}'{did_you_mean(member, crew_ids)}")
+        task = sim.crew[member].task
+        if task is None or not task.is_alive:
+            raise CommandError(f"{member} has no task to cancel ({sim.crew[member].activity})")
+        return Command(text, verb, arg=member)
+    if verb in ("pause", "resume", "quit", "help", "procedures"):
         if rest:
             raise CommandError(f"'{verb}' takes nothing after it")
         return Command(text, verb)
     verbs = ("move", "close", "open", "measure", "repair", "shelter", "repress", "undock", "evacuate", "start",
-             "inject", *CONTROL)
+             "inject", "stop", "cancel", *CONTROL)
     raise CommandError(f"unknown command '{verb}'{did_you_mean(verb, verbs)}; type 'help'")
 
 
-def execute(command: Command, run: DrillRun) -> None:
+def execute(command: Command, run: DrillRun) -> str | None:
     """Carry out a crew command, ``start`` or ``inject`` now (in the simulation's thread).
 
     Crew commands become a one-step procedure run by
     :class:`~sim.procedures.runner.ProcedureRun`; ``start`` runs a library procedure (listed in the
-    summary with the scenario's own).
+    summary with the scenario's own). Returns the label of the procedure started, if any.
     """
     from sim.procedures.runner import ProcedureRun
     from sim.scenario.procedure_load import LoadedProcedure
@@ -275,7 +305,18 @@ def execute(command: Command, run: DrillRun) -> None:
     sim = run.sim
     if command.verb == "inject":
         run.fire(command.arg, "trainer")
-        return
+        return None
+    if command.verb == "stop":
+        targets = running_procedures(run) if command.arg == "all" else \
+            [r for r in running_procedures(run) if r.label == command.arg]
+        for r in targets:
+            r.stop(STOPPED_BY_TRAINER)
+        return None
+    if command.verb == "cancel":
+        member = sim.crew[command.arg]
+        sim.log.emit(sim.env.now, "task_cancelled", crew=member.id, task=member.activity)
+        member.task.interrupt(CANCELLED_BY_TRAINER)
+        return None
     n = len(run.live_runs) + 1
     if command.verb == "start":
         loaded = run.drill.library[command.arg]
@@ -291,3 +332,14 @@ def execute(command: Command, run: DrillRun) -> None:
         sim.procedure_runs.append(proc_run)
     sim.log.emit(sim.env.now, "command", command=command.text, procedure=label)
     sim.env.process(proc_run.process())
+    return label
+
+
+def running_procedures(run: DrillRun) -> list:
+    """The procedures running now (the scenario's, those started, live commands), in start order."""
+    seen, out = set(), []
+    for r in [*run.sim.procedure_runs, *run.live_runs]:
+        if id(r) not in seen and r.status == "running":
+            seen.add(id(r))
+            out.append(r)
+    return out

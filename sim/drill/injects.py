@@ -10,7 +10,7 @@ hatch refuses to move when someone tries to close it, a wrong gauge gives a wron
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 import simpy
@@ -61,7 +61,9 @@ class DrillRun:
     seed : int, optional
         Replaces the drill's (or else the scenario's) seed.
     env : simpy.Environment, optional
-        A ``simpy.rt.RealtimeEnvironment`` for live play.
+    play : {"procedures", "trainees"}
+        Who plays the crew: the scenario's procedures (as they would be flown), or the trainees
+        alone (the scenario's ``run`` entries are left out; the crew do only what they are told).
 
     Attributes
     ----------
@@ -75,10 +77,16 @@ class DrillRun:
     fired: dict[str, float] = field(default_factory=dict)
     session: list[dict[str, Any]] = field(default_factory=list)
     mode: str = "batch"
+    play: str = "procedures"
 
     def __post_init__(self):
         seed = self.seed if self.seed is not None else self.drill.drill.seed
-        self.sim = Simulation(self.drill.loaded, seed, env=self.env)
+        loaded = self.drill.loaded
+        if self.play == "trainees":
+            loaded = replace(loaded, scenario=loaded.scenario.model_copy(update={"run": []}))
+        elif self.play != "procedures":
+            raise ValueError(f"play: {self.play!r}, expected 'procedures' or 'trainees'")
+        self.sim = Simulation(loaded, seed, env=self.env)
         self.env = self.sim.env
         self.live_runs: list[Any] = []
 

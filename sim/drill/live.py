@@ -1,9 +1,10 @@
-"""Live play: the simulation on simpy's RealtimeEnvironment, a rich dashboard, a command line.
+"""Live play in the terminal: the session paced against the wall clock, a rich dashboard, a command line.
 
 A thread reads command lines from the terminal into a queue; everything else happens in the
 simulation's thread, in the command process of :mod:`sim.drill.session`: commands are applied at
-ticks, the dashboard is redrawn at most :data:`REFRESH_S` apart (wall time), pausing holds the
-command process (so simulated time stands still) and resuming re-synchronises the real-time clock.
+ticks, each tick waits until the wall clock says it is due (:class:`~sim.drill.pacing.Pacer`),
+the dashboard is redrawn at most :data:`REFRESH_S` apart (wall time), pausing holds the command
+process (so simulated time stands still) and resuming or a new speed re-anchors the pacer.
 
 The dashboard only *reads* the engine (the solver's latest state, never a sync), so watching a
 session does not change it: the recorded session replays to the same events.
@@ -16,38 +17,30 @@ import sys
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
-import simpy.rt
 
+from sim.drill.clock import clock, treserve_text
+from sim.drill.pacing import Pacer
 from sim.drill.session import control_process
+from sim.drill.trend import NOW_WINDOW_S, TREND_WINDOW_S, PressureTrend
 
 if TYPE_CHECKING:
     from sim.drill.injects import DrillRun
 
-__all__ = ["REFRESH_S", "LiveConsole", "dashboard", "realtime_env"]
+__all__ = ["MMHG", "REFRESH_S", "LiveConsole", "dashboard"]
 
 REFRESH_S = 0.25
 """Shortest wall time between two redraws of the dashboard [s]."""
-TREND_WINDOW_S = 60.0
-"""Simulated time over which the pressure trend is taken, at least [s]."""
 MMHG = 133.322368
 """One mmHg [Pa]."""
 
 
-def realtime_env(speed: float) -> simpy.rt.RealtimeEnvironment:
-    """A real-time environment running *speed* simulated seconds per wall second."""
-    return simpy.rt.RealtimeEnvironment(factor=1.0 / speed, strict=False)
-
-
-def _clock(t: float) -> str:
-    t = round(t)
-    return f"{t // 3600:02d}:{t % 3600 // 60:02d}:{t % 60:02d}"
-
 
 class LiveConsole:
-    """The live console: input thread, dashboard, pause and speed.
+    """The live console: input thread, pacing, dashboard, pause and speed.
 
     Parameters
     ----------
@@ -56,21 +49,30 @@ class LiveConsole:
     speed : float
         Simulated seconds per wall second.
     console : rich.console.Console, optional
+    on_tick : callable(run), optional
+        Called once per tick (the session recorder keeps ``session.yaml`` up to date with it).
     """
 
-    def __init__(self, stream: TextIO | None = None, speed: float = 60.0, console=None):
+    def __init__(self, stream: TextIO | None = None, speed: float = 60.0, console=None,
+                 on_tick: Callable[[Any], None] | None = None, pacer: Pacer | None = None):
         from rich.console import Console
 
         self.stream = stream if stream is not None else sys.stdin
-        self.speed = speed
+        self.pacer = pacer or Pacer(speed)
         self.console = console or Console(highlight=False)
         self.lines: queue.Queue[str | None] = queue.Queue()
         self.paused = False
         self.input_ended = False
+        self.stop_reason: str | None = None
         self.messages: deque[tuple[str, bool]] = deque(maxlen=4)
-        self.history: deque[tuple[float, np.ndarray]] = deque(maxlen=400)
+        self.trend = PressureTrend()
+        self.on_tick = on_tick
         self._last_draw = 0.0
         self._live = None
+
+    @property
+    def speed(self) -> float:
+        return self.pacer.speed
 
     # -- the input thread ---------------------------------------------------------------------
     def _read(self) -> None:
@@ -103,13 +105,11 @@ class LiveConsole:
                 line = self.lines.get_nowait()
             except queue.Empty:
                 break
-            if line is None:  # the input ended: nobody can type 'resume' any more
-                self.input_ended = True
-                if self.paused:
-                    self.paused = False
-                    if hasattr(run.env, "sync"):
-                        run.env.sync()
-                    self.say(f"the input ended while paused: resumed at {_clock(run.env.now)}", ok=False)
+            if line is None:  # the command line is closed: nobody can play on, so the session ends
+                if not self.input_ended:
+                    self.input_ended = True
+                    self.say(f"the input ended: the session ends at {clock(run.env.now)} (end of input)", ok=False)
+                self.stop_reason = self.stop_reason or "end of input"
             elif line.strip():
                 out.append(line.strip())
         now = time.monotonic()
@@ -117,6 +117,16 @@ class LiveConsole:
             self.draw(run)
             self._last_draw = now
         return out
+
+    def pace(self, run: DrillRun) -> None:
+        """Wait for the tick's wall time, redrawing meanwhile; a stop request cuts the wait short."""
+        self.pacer.wait(run.env.now, stop=lambda: self.stop_reason is not None)
+
+    def tick(self, run: DrillRun) -> None:
+        """Sample the atmosphere for the trends (read only)."""
+        self.trend.add(float(run.sim.solver.t), run.sim.solver.pressure())
+        if self.on_tick is not None:
+            self.on_tick(run)
 
     def say(self, message: str, ok: bool = True) -> None:
         """Answer a command above the dashboard."""
@@ -127,20 +137,16 @@ class LiveConsole:
         """pause, resume, speed."""
         env = run.env
         if command.verb == "pause" and self.input_ended:  # the input ended: nobody could resume
-            self.say(f"the input ended: not pausing at {_clock(env.now)}, nobody could resume", ok=False)
+            self.say(f"the input ended: not pausing at {clock(env.now)}, nobody could resume", ok=False)
         elif command.verb == "pause":
             self.paused = True
-            self.say(f"paused at {_clock(env.now)}")
+            self.say(f"paused at {clock(env.now)}")
         elif command.verb == "resume":
             self.paused = False
-            if hasattr(env, "sync"):
-                env.sync()  # or the real-time clock would race to catch up the pause
-            self.say(f"resumed at {_clock(env.now)}")
+            self.pacer.reanchor(env.now)  # the world goes on from here, at the same speed
+            self.say(f"resumed at {clock(env.now)}")
         elif command.verb == "speed":
-            self.speed = command.arg
-            if hasattr(env, "sync"):
-                env._factor = 1.0 / command.arg  # RealtimeEnvironment keeps its factor read-only
-                env.sync()
+            self.pacer.set_speed(command.arg, env.now)
             self.say(f"speed x{command.arg:g}")
         self.draw(run)
 
@@ -155,44 +161,49 @@ class LiveConsole:
         return control_process(self)
 
 
+def trends(run: DrillRun, trend: PressureTrend) -> dict[str, np.ndarray]:
+    """The dashboard's numbers per compartment: pressure [Pa], dP/dt now and over a minute [Pa/s],
+    Treserve from dP/dt now [s]."""
+    from sim.procedures.lookup import treserve
+
+    sim = run.sim
+    p = np.asarray(sim.solver.pressure(), float)  # the solver's latest state: read, never synced
+    trend.add(float(sim.solver.t), p)
+    now, _ = trend.rate(NOW_WINDOW_S)
+    minute, span = trend.rate(TREND_WINDOW_S)
+    return {"p": p, "now": now, "minute": minute, "span": span,
+            "treserve": treserve(p, now, sim.station.limits.reserve_floor)}
+
+
 def dashboard(run: DrillRun, console: LiveConsole | Any):
     """The dashboard: pressures and trends, hatches and valves, crew, alarms, Treserve, latest events."""
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
-    from sim.procedures.lookup import treserve
 
     sim = run.sim
-    t = float(sim.solver.t)
-    p = np.asarray(sim.solver.pressure(), float)  # the solver's latest state: read, never synced
-    history = console.history
-    if not history or history[-1][0] < t:
-        history.append((t, p.copy()))
-    base = next(((t0, p0) for t0, p0 in history if t - t0 >= TREND_WINDOW_S), None)
-    if base is None and len(history) > 1:
-        base = history[0]
-    trend = (p - base[1]) / (t - base[0]) if base is not None and t > base[0] else np.zeros_like(p)
-    floor = sim.station.limits.reserve_floor
-    tres = treserve(p, trend, floor)
+    numbers = trends(run, console.trend)
+    p, now, minute, tres = numbers["p"], numbers["now"], numbers["minute"], numbers["treserve"]
 
     status = "PAUSED" if console.paused else f"x{console.speed:g}"
-    head = Text(f"{run.drill.drill.name}   t {_clock(run.env.now)}   {status}", style="bold")
+    head = Text(f"{run.drill.drill.name}   t {clock(run.env.now)}   {status}", style="bold")
     alarms = ", ".join(sorted(sim.alarms_active)) or "none"
     station_tres = float(np.min(tres))
     head.append(f"   alarms: {alarms}", style="bold red" if sim.alarms_active else "green")
-    head.append(f"   Treserve {'--' if not np.isfinite(station_tres) else _clock(station_tres)}")
+    head.append(f"   Treserve {treserve_text(station_tres)}")
 
     crew_at: dict[str, list[str]] = {}
     for m in sim.crew.values():
         crew_at.setdefault(m.location, []).append(m.id)
     comp = Table(title="compartments", expand=False, show_edge=False, pad_edge=False)
-    for col in ("", "p mmHg", "trend mmHg/min", "Treserve", "crew"):
-        comp.add_column(col, justify="right" if col in ("p mmHg", "trend mmHg/min", "Treserve") else "left")
+    numeric = ("p mmHg", f"dP/dt {NOW_WINDOW_S:g} s mmHg/min", f"{TREND_WINDOW_S:g}-s trend mmHg/min", "Treserve")
+    for col in ("", *numeric, "crew"):
+        comp.add_column(col, justify="right" if col in numeric else "left")
     for i, name in enumerate(sim.names):
-        falling = trend[i] < -1e-6
-        comp.add_row(name, f"{p[i] / MMHG:.1f}", f"{trend[i] * 60 / MMHG:+.2f}",
-                     _clock(tres[i]) if np.isfinite(tres[i]) else "--", " ".join(crew_at.get(name, [])),
+        falling = now[i] < -1e-6
+        comp.add_row(name, f"{p[i] / MMHG:.1f}", f"{now[i] * 60 / MMHG:+.2f}", f"{minute[i] * 60 / MMHG:+.2f}",
+                     treserve_text(tres[i]), " ".join(crew_at.get(name, [])),
                      style="red" if falling and tres[i] < 3600 else None)
 
     faults = sim.faults
@@ -216,6 +227,10 @@ def dashboard(run: DrillRun, console: LiveConsole | Any):
     events = Text("latest events:\n", style="dim")
     for e in sim.log.events[-6:]:
         details = " ".join(f"{k}={v}" for k, v in e.items() if k not in ("t", "kind"))
-        events.append(f"  {_clock(e['t'])} {e['kind']} {details}"[:160] + "\n")
-    prompt = Text("> type a command (help, pause, resume, speed X, inject NAME, quit)", style="cyan")
-    return Group(head, comp, hatch_text, crew, injects, events, prompt)
+        events.append(f"  {clock(e['t'])} {e['kind']} {details}"[:160] + "\n")
+    prompt = Text("> type a command (help, pause, resume, speed X, inject NAME, procedures, stop P, cancel WHO, quit)",
+                  style="cyan")
+    answers = Text()
+    for message, ok in console.messages:
+        answers.append(message.splitlines()[0][:160] + "\n", style=None if ok else "red")
+    return Group(head, comp, hatch_text, crew, injects, events, answers, prompt)

@@ -141,10 +141,26 @@ class ProcedureRun:
         sim.log.emit(env.now, "procedure_start", procedure=self.label, name=self.procedure.name)
         body = self.spawn(self._phases())
         flow = yield from self._with_deadline(body, self.procedure.deadline, self.procedure.on_expiry, "procedure")
-        if flow[0] == "goto":
+        if flow[0] == "goto" and self.status != "stopped":
             yield self.spawn(self._phases(start=flow[1]))
-        self.status = "done"
+        if self.status != "stopped":
+            self.status = "done"
         sim.log.emit(env.now, "procedure_end", procedure=self.label)
+
+    def stop(self, cause: str) -> bool:
+        """Stop this procedure now: its steps and its crew's tasks are interrupted with *cause*.
+
+        Returns False when it was not running. The crew are free again at once; what they had
+        done stays done.
+        """
+        roots = [t for t, parent in self.tasks.items() if t.is_alive and parent not in self.tasks]
+        if self.status != "running" or not roots:
+            return False
+        self.status = "stopped"
+        self.sim.log.emit(self.env.now, "procedure_stopped", procedure=self.label, reason=cause)
+        for root in roots:
+            root.interrupt(cause)
+        return True
 
     def _with_deadline(self, proc: simpy.Process, deadline: float | None, on_expiry: str | None, what: str):
         """Wait for *proc*; if *deadline* passes first, stop it and return where to go."""
@@ -182,7 +198,7 @@ class ProcedureRun:
             parent = self.tasks.get(parent)
         return False
 
-    def _stop_tasks(self, root: simpy.Process) -> None:
+    def _stop_tasks(self, root: simpy.Process, cause: str = "deadline") -> None:
         """Interrupt what *root* started, directly or through its sub-processes, that still runs.
 
         Only *root*'s descendants: the phase or step that set the deadline goes on, and so do
@@ -191,7 +207,7 @@ class ProcedureRun:
         me = self.env.active_process
         for task in list(self.tasks):
             if task.is_alive and task is not me and self._descends(task, root):
-                task.interrupt("deadline")
+                task.interrupt(cause)
         self.tasks = {t: parent for t, parent in self.tasks.items() if t.is_alive}
 
     def _phases(self, start: str | None = None):
@@ -230,8 +246,8 @@ class ProcedureRun:
                 else:
                     k += 1
             return END
-        except simpy.Interrupt:
-            self._stop_tasks(self.env.active_process)
+        except simpy.Interrupt as interrupt:
+            self._stop_tasks(self.env.active_process, str(interrupt.cause))
             return END
 
     def run_steps(self, steps: list):
@@ -262,8 +278,8 @@ class ProcedureRun:
                 if flow != NEXT:
                     return flow
             return NEXT
-        except simpy.Interrupt:
-            self._stop_tasks(self.env.active_process)
+        except simpy.Interrupt as interrupt:
+            self._stop_tasks(self.env.active_process, str(interrupt.cause))
             return END
 
     def _branch(self, step: If) -> Flow:

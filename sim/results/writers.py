@@ -18,7 +18,7 @@ from sim.engine import RunResult
 from sim.errors import UsageError
 from sim.paths import check_output, recover_directory, replace_directory, temporary_directory
 
-__all__ = ["write_run", "write_series_csv"]
+__all__ = ["write_inputs", "write_run", "write_series_csv"]
 
 
 def write_series_csv(path: Path, columns: dict[str, np.ndarray]) -> None:
@@ -93,8 +93,15 @@ def _write_inputs(result: RunResult, inputs: Path) -> None:
     """Copy every file the run read, and a manifest with the seed, program version and the
     overrides the scenario was loaded with (whichever way it was loaded: ``run --set``,
     ``sim.run(..., overrides=...)``, a drill's ``set``, a sweep's design values)."""
+    write_inputs(result.loaded, result.seed, inputs, spawn_key=result.summary.get("spawn_key", []))
+
+
+def write_inputs(loaded, seed: int, inputs: Path, *, spawn_key=()) -> None:
+    """Copy every file *loaded* was read from into *inputs* (a new directory), with a manifest.
+
+    Also used before a run ends: a live drill session keeps its inputs from its first moment.
+    """
     inputs.mkdir()
-    loaded = result.loaded
     # Files keep their positions relative to one another, so the relative references inside them
     # (station: stations/iss.yaml, procedure: ../procedures/x.yaml) resolve the same way in inputs/.
     root = Path(os.path.commonpath([p.parent for p in loaded.files.values()])) if loaded.files else inputs
@@ -108,11 +115,11 @@ def _write_inputs(result: RunResult, inputs: Path) -> None:
     manifest = {
         "program": "safehaven",
         "version": __version__,
-        "seed": result.seed,
-        "spawn_key": list(result.summary.get("spawn_key", [])),
+        "seed": seed,
+        "spawn_key": list(spawn_key),
         "scenario": placed.get("scenario"),
         "files": placed,
-        "overrides": list(result.loaded.overrides),
+        "overrides": list(loaded.overrides),
     }
     with open(inputs / "manifest.json", "w", encoding="utf-8") as fh:
         json.dump(manifest, fh, indent=2)
