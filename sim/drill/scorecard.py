@@ -8,17 +8,27 @@ Deadlines are relative to the first event of a kind (``of: alarm``); a state exp
 when the state holds — already holding at the event counts. The margin is the time to spare
 [s]; negative when late; ``None`` when never met or when the expectation is pass/fail only. An
 expectation whose reference event never happened is *not applicable*: it is shown but leaves the
-score alone. Score = 100 x (weight passed) / (weight applicable).
+score alone. Score = 100 x (weight passed) / (weight applicable); with nothing applicable there is
+no score (``score: null``, not passed), never a "100" that nothing earned.
+
+Every expectation says why it passed or failed in words (``detail``, times as HH:MM:SS, values in
+the unit the drill file used) and, when it failed, ``why`` lists what stood in the way (a jammed
+hatch and who tried it, who was not where they had to be). ``commands`` lines up the trainees'
+commands that touched its subject (its hatches, leak, crew, a measurement).
 """
 
 from __future__ import annotations
 
+import math
+import re
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+from sim.drill.clock import clock
 from sim.scenario.drill_load import EventRef, segment_hatches
 from sim.scenario.drill_model import (
     CrewAtVehicles,
+    CrewSeparatedFromLeak,
     HatchesClosed,
     LeakIsolated,
     NobodyImpaired,
@@ -53,6 +63,7 @@ def ref_time(ref: EventRef, events: list[dict], summary: dict) -> float | None:
         "alarm": lambda e: e["kind"] == "alarm" and ref.arg in (None, e.get("alarm")),
         "inject": lambda e: e["kind"] == "inject" and e.get("name") == ref.arg,
         "hatch_closed": lambda e: e["kind"] == "hatch" and e.get("state") == "closed" and ref.arg in (None, e.get("hatch")),
+        "hatch_opened": lambda e: e["kind"] == "hatch" and e.get("state") == "open" and ref.arg in (None, e.get("hatch")),
         "leak_start": lambda e: e["kind"] == "leak_start" and ref.arg in (None, e.get("leak")),
     }[ref.kind]
     return next((e["t"] for e in events if match(e)), None)
@@ -83,6 +94,79 @@ def _crew_update(state, e):
         state[e["crew"]] = e["to"]
 
 
+def _separation_update(state, e):
+    """State: hatch -> open, crew -> place (None once departed), leak -> started."""
+    kind = e["kind"]
+    if kind == "hatch":
+        state["hatch"][e["hatch"]] = e["state"] == "open"
+    elif kind == "move":
+        state["crew"][e["crew"]] = e["to"]
+    elif kind == "undock":
+        for c in e.get("crew", []):
+            state["crew"][c] = None
+        state["departed"].add(e["vehicle"])
+    elif kind == "leak_start":
+        state["leaks"].add(e["leak"])
+
+
+def _in_unit(value_si: float, raw: Any, kind: str) -> tuple[float, str] | None:
+    """*value_si* in the unit of the drill file's text *raw* (``"490 mmHg"``), or None."""
+    from sim.units import UnitError, to_si
+
+    if not isinstance(raw, str):
+        return None
+    m = re.match(r"^\s*[-+]?[0-9.]+(?:[eE][-+]?[0-9]+)?\s*([^\s].*?)\s*$", raw)
+    if m is None:
+        return None
+    unit = m.group(1)
+    try:
+        factor = to_si(f"1 {unit}", kind)
+    except UnitError:
+        return None
+    return float(f"{value_si / factor:.6g}"), unit
+
+
+_CMD_SUBJECT_WORDS = re.compile(r"[A-Za-z0-9_.-]+")
+
+
+def _related_commands(run: DrillRun, words: set[str]) -> list[dict[str, Any]]:
+    """The session's accepted commands that name one of *words* (hatch, leak, crew ids, verbs)."""
+    out = []
+    for r in run.session:
+        text = r.get("command", "")
+        if "error" in r or not words & set(_CMD_SUBJECT_WORDS.findall(text)):
+            continue
+        out.append({"t_s": r["t"], "at": clock(r["t"]), "command": text})
+    return out
+
+
+def _subject(run: DrillRun, exp) -> set[str]:
+    """The words a trainee's command about *exp* would contain."""
+    sim = run.sim
+    if isinstance(exp, HatchesClosed):
+        return set(segment_hatches(sim.station) if exp.hatches == "segments" else exp.hatches)
+    if isinstance(exp, CrewAtVehicles):
+        members = [c for c in sim.scenario.crew if exp.who in ("all", c.id) or exp.who in c.roles]
+        return {exp.who, "vehicle", "shelter", *(c.id for c in members), *(c.vehicle for c in members if c.vehicle)}
+    if isinstance(exp, TreserveMeasured):
+        return {"measure"}
+    if isinstance(exp, LeakIsolated | CrewSeparatedFromLeak):
+        return {"close", "shelter", getattr(exp, "leak", "")}
+    return set()
+
+
+def _hatch_trouble(events: list[dict], hatches: list[str], until: float) -> list[str]:
+    """Why hatches did not close: jams (and who tried), stuck valves, blocked openings."""
+    why = []
+    for e in events:
+        if e["t"] > until:
+            break
+        if e["kind"] == "inject" and e.get("fault") == "hatch_jams" and e.get("hatch") in hatches:
+            why.append(f"{e['hatch']} jammed at {clock(e['t'])} (inject {e['name']})")
+        elif e["kind"] == "hatch_jammed" and e.get("hatch") in hatches:
+            why.append(f"{e['by']}'s attempt on {e['hatch']} at {clock(e['t'])} failed: jammed")
+    return why
+
 def describe(exp) -> str:
     """A default name for an expectation."""
     kind = exp.expect
@@ -98,9 +182,23 @@ def describe(exp) -> str:
         return f"Treserve measured within {exp.within / 60:g} min of {exp.of}"
     if isinstance(exp, LeakIsolated):
         return f"leak {exp.leak} isolated within {exp.within / 60:g} min of {exp.of}"
+    if isinstance(exp, CrewSeparatedFromLeak):
+        who = "all crew" if exp.who == "all" else exp.who
+        return f"{who} separated from leak {exp.leak} within {exp.within / 60:g} min of {exp.of}"
     if isinstance(exp, ScenarioCheck):
         return exp.check.name or exp.check.expect
     return kind.replace("_", " ")
+
+
+def _raw(run: DrillRun, i: int, path: tuple[str, ...]) -> Any:
+    """The text the drill file gave at ``expect[i].<path>`` (for its unit), or None."""
+    node: Any = run.drill.doc.data
+    for key in ("expect", i, *path):
+        try:
+            node = node[key]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return node
 
 
 def _judge(run: DrillRun, result: RunResult, i: int, exp) -> dict[str, Any]:
@@ -126,10 +224,18 @@ def _judge(run: DrillRun, result: RunResult, i: int, exp) -> dict[str, Any]:
         res = evaluate_checks(one, summary)[0]
         margin = res["margin"]
         out["passed"] = res["passed"]
-        out["detail"] = res["detail"]
+        out["detail"] = re.sub(r"\b(\d+(?:\.\d+)?) s\b", lambda m: clock(float(m.group(1))), res["detail"])
         if isinstance(margin, int | float):
             unit = "Pa" if exp.check.expect == "min_pressure" else "s"
             out["margin_s" if unit == "s" else "margin_Pa"] = margin
+            if unit == "Pa":
+                raw = _raw(run, i, ("check", "above"))
+                shown = _in_unit(margin, raw, "pressure") if math.isfinite(margin) else None
+                if shown is not None:
+                    out["margin"] = {"value": shown[0], "unit": shown[1]}
+                    low = _in_unit(margin + exp.check.above, raw, "pressure")
+                    limit = _in_unit(exp.check.above, raw, "pressure")
+                    out["detail"] = f"minimum {low[0]:g} {low[1]}, limit {limit[0]:g} {limit[1]}"
         return out
     if isinstance(exp, TreserveMeasured) and exp.before is not None:
         ref = refs[(i, "before")]
@@ -139,11 +245,11 @@ def _judge(run: DrillRun, result: RunResult, i: int, exp) -> dict[str, Any]:
         if t_m is None:
             out["detail"] = "Treserve was never measured"
         elif t_ref is None:
-            out["passed"], out["detail"] = True, f"measured at {t_m:.0f} s; {ref} never happened"
+            out["passed"], out["detail"] = True, f"measured at {clock(t_m)}; {ref} never happened"
         else:
             out["passed"] = t_m <= t_ref
             out["margin_s"] = _r(t_ref - t_m)
-            out["detail"] = f"measured at {t_m:.0f} s, {ref} at {t_ref:.0f} s"
+            out["detail"] = f"measured at {clock(t_m)}, {ref} at {clock(t_ref)}"
         return out
 
     ref = refs[(i, "of")]
@@ -154,63 +260,171 @@ def _judge(run: DrillRun, result: RunResult, i: int, exp) -> dict[str, Any]:
         out["detail"] = f"not applicable: {ref} never happened"
         return out
     deadline = t_ref + exp.within
+    why: list[str] = []
+    initial = {h: (sim.scenario.initial.hatches.get(h, "open" if x.open else "closed") == "open")
+               for h, x in sim.station.hatches.items()}
     if isinstance(exp, HatchesClosed):
         hatches = segment_hatches(sim.station) if exp.hatches == "segments" else list(exp.hatches)
-        initial = {h: (sim.scenario.initial.hatches.get(h, "open" if x.open else "closed") == "open")
-                   for h, x in sim.station.hatches.items()}
-        t = _first_holding(events, initial, _hatch_update, lambda s: not any(s[h] for h in hatches), t_ref)
+        t = _first_holding(events, dict(initial), _hatch_update, lambda s: not any(s[h] for h in hatches), t_ref)
         what = "closed"
+        if t is None or t > deadline + 1e-9:
+            state = dict(initial)
+            for e in events:
+                if e["t"] > deadline:
+                    break
+                _hatch_update(state, e)
+            still = [h for h in hatches if state[h]]
+            why = [f"open at the deadline: {', '.join(still)}", *_hatch_trouble(events, still, deadline)]
+    elif isinstance(exp, CrewSeparatedFromLeak):
+        t, why = _separated(run, events, exp, initial, t_ref, deadline)
+        what = "separated from the leak"
+        if t is None and why and why[0].startswith("not applicable"):
+            out["passed"], out["detail"] = None, why[0]
+            return out
     elif isinstance(exp, CrewAtVehicles):
         members = [c for c in sim.scenario.crew if exp.who in ("all", c.id) or exp.who in c.roles]
         where = {c.id: c.at for c in sim.scenario.crew}
         t = _first_holding(events, where, _crew_update, lambda s: all(s[c.id] == c.vehicle for c in members), t_ref)
         what = "all at their vehicles"
+        if t is None or t > deadline + 1e-9:
+            state = {c.id: c.at for c in sim.scenario.crew}
+            for e in events:
+                if e["t"] > deadline:
+                    break
+                _crew_update(state, e)
+            why = [f"{c.id} in {state[c.id]}, not {c.vehicle}, at the deadline" for c in members
+                   if state[c.id] != c.vehicle]
     elif isinstance(exp, TreserveMeasured):
         t = next((e["t"] for e in events if e["kind"] == "measure" and e.get("what") in TRESERVE_KINDS
                   and e["t"] >= t_ref), None)
         what = "measured"
     elif isinstance(exp, LeakIsolated):
         t_iso = next((e["t"] for e in events if e["kind"] == "leak_isolated" and e.get("leak") == exp.leak), None)
+        left = next((e for e in events if e["kind"] == "undock" and e.get("crew")), None)
+        if t_iso is not None and left is not None and left["t"] <= t_iso + 1e-9:
+            # the zone emptied because the crew left the station: that is an evacuation, not an isolation
+            why = [f"the crew ({', '.join(left['crew'])}) left in {left['vehicle']} at {clock(left['t'])}: "
+                   "abandoning the station is its own outcome, not an isolation"]
+            t_iso = None
         t = None if t_iso is None else max(t_iso, t_ref)
         what = "isolated"
     else:  # pragma: no cover  (the model admits no other kind)
         raise TypeError(exp)
+    if why:
+        out["why"] = why
     if t is None:
-        out["detail"] = f"never {what} ({ref} at {t_ref:.0f} s, deadline {deadline:.0f} s)"
+        out["detail"] = f"never {what} ({ref} at {clock(t_ref)}, deadline {clock(deadline)})" + \
+            (f": {'; '.join(why)}" if why else "")
         return out
     out["t_s"] = t
     out["margin_s"] = _r(deadline - t)
     out["passed"] = t <= deadline + 1e-9
-    out["detail"] = f"{what} at {t:.0f} s, deadline {deadline:.0f} s ({ref} at {t_ref:.0f} s)"
+    out["detail"] = f"{what} at {clock(t)}, deadline {clock(deadline)} ({ref} at {clock(t_ref)})" + \
+        (f": {'; '.join(why)}" if why and not out["passed"] else "")
     return out
+
+
+def _separated(run: DrillRun, events: list[dict], exp, initial: dict, t_ref: float, deadline: float):
+    """First time >= *t_ref* at which every member of ``exp.who`` is out of the leak's reach; and why not."""
+    from sim.station import zones as station_zones
+
+    sim = run.sim
+    leak = next(lk for lk in sim.scenario.leaks if lk.id == exp.leak)
+    members = [c.id for c in sim.scenario.crew if exp.who in ("all", c.id) or exp.who in c.roles]
+    state = {"hatch": dict(initial), "crew": {c.id: c.at for c in sim.scenario.crew}, "departed": set(),
+             "leaks": set()}
+
+    def reach(s):
+        groups = station_zones(sim.G, lambda h: s["hatch"][h] and not (set(sim.station.hatches[h].between)
+                                                                      & s["departed"]))
+        return next(g for g in groups if leak.at in g)
+
+    def holds(s):
+        if exp.leak not in s["leaks"]:
+            return False
+        zone = reach(s)
+        return all(s["crew"][c] is not None and s["crew"][c] not in zone for c in members)
+
+    if not any(e["kind"] == "leak_start" and e.get("leak") == exp.leak for e in events):
+        return None, [f"not applicable: leak {exp.leak} never started"]
+    # met from the first instant after which the crew stay out of reach until the leak is repaired
+    # (or the run ends): being out of reach for a moment, before a hatch to the leak opens, is not it
+    t_stop = next((e["t"] for e in events if e["kind"] == "repair_done" and e.get("leak") == exp.leak
+                   and e.get("success")), math.inf)
+    k = 0
+    while k < len(events) and events[k]["t"] <= t_ref:
+        _separation_update(state, events[k])
+        k += 1
+    t = t_ref if holds(state) else None
+    for e in events[k:]:
+        if e["t"] > t_stop:
+            break
+        _separation_update(state, e)
+        if not holds(state):
+            t = None
+        elif t is None:
+            t = e["t"]
+    why: list[str] = []
+    if t is None or t > deadline + 1e-9:
+        s = {"hatch": dict(initial), "crew": {c.id: c.at for c in sim.scenario.crew}, "departed": set(),
+             "leaks": set()}
+        for e in events:
+            if e["t"] > deadline:
+                break
+            _separation_update(s, e)
+        zone = reach(s)
+        gone = [c for c in members if s["crew"][c] is None]
+        exposed = [c for c in members if s["crew"][c] is not None and s["crew"][c] in zone]
+        if exposed:
+            places = ", ".join(f"{c} in {s['crew'][c]}" for c in exposed)
+            why.append(f"at the deadline {places}, open to {leak.at} through open hatches")
+        if gone:
+            why.append(f"{', '.join(gone)} left the station (evacuation is its own outcome)")
+        near = {s["crew"][c] for c in exposed}
+        shut = [h for h, x in sim.station.hatches.items() if set(x.between) & near]
+        why.extend(_hatch_trouble(events, shut, deadline))
+    return t, why
 
 
 def score(run: DrillRun, result: RunResult) -> dict[str, Any]:
     """The scorecard of a finished drill run, JSON-ready."""
     drill = run.drill.drill
-    items = [_judge(run, result, i, exp) for i, exp in enumerate(drill.expect)]
+    items = []
+    for i, exp in enumerate(drill.expect):
+        item = _judge(run, result, i, exp)
+        item["commands"] = _related_commands(run, _subject(run, exp))
+        items.append(item)
     applicable = [x for x in items if x["passed"] is not None]
     total = sum(x["weight"] for x in applicable)
     got = sum(x["weight"] for x in applicable if x["passed"])
-    value = 100.0 if total == 0 else 100.0 * got / total
-    value = float(f"{value:.4g}")
+    value = None if total == 0 else float(f"{100.0 * got / total:.4g}")
     injects = []
     for inj in drill.injects:
         trigger = "at" if inj.at is not None else "when" if inj.when is not None else "manual"
-        injects.append({"name": inj.name, "fault": inj.fault, "trigger": trigger,
-                        "fired_s": run.fired.get(inj.name)})
+        fired = run.fired.get(inj.name)
+        injects.append({"name": inj.name, "fault": inj.fault, "trigger": trigger, "note": inj.note,
+                        "fired_s": fired, "fired_at": clock(fired) if fired is not None else None})
+    quits = [r for r in run.session if r.get("command", "").split()[:1] == ["quit"] and "error" not in r]
+    ended_early = None
+    if run.env.now < run.sim.end - 1e-9:
+        reason = quits[-1].get("reason", "quit") if quits else result.status
+        ended_early = {"at_s": _r(run.env.now), "duration_s": _r(run.sim.end), "reason": reason}
     return {
         "drill": drill.name,
         "scenario": run.sim.scenario.name,
         "seed": run.sim.seed,
         "mode": run.mode,
         "end_s": _r(run.env.now),
+        "ended_early": ended_early,
         "score": value,
         "pass_mark": drill.scoring.pass_mark,
-        "passed": value >= drill.scoring.pass_mark and result.status == "ok",
-        "all_met": all(x["passed"] for x in applicable) and result.status == "ok",
+        "passed": value is not None and value >= drill.scoring.pass_mark and result.status == "ok",
+        "all_met": bool(applicable) and all(x["passed"] for x in applicable) and result.status == "ok",
+        "scored": value is not None,
         "status": result.status,
         "expectations": items,
         "injects": injects,
+        "commands": [{"t_s": r["t"], "at": clock(r["t"]), **{k: v for k, v in r.items() if k != "t"}}
+                     for r in run.session],
     }
 

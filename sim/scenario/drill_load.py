@@ -20,10 +20,12 @@ from sim.scenario.drill_model import (
     ALARMS,
     EVENT_KINDS,
     CrewAtVehicles,
+    CrewSeparatedFromLeak,
     Drill,
     FalseAlarm,
     GaugeFails,
     HatchesClosed,
+    HatchJams,
     LeakChange,
     LeakIsolated,
     NewLeak,
@@ -35,6 +37,7 @@ from sim.scenario.load import LoadedScenario, scenario_from_document
 from sim.scenario.scenario_model import Leak
 from sim.scenario.validation import did_you_mean, validate_document
 from sim.scenario.yamlio import Document, load_yaml
+from sim.units import format_duration
 
 __all__ = ["EventRef", "LoadedDrill", "drill_from_document", "load_drill", "parse_event_ref", "segment_hatches"]
 
@@ -249,12 +252,20 @@ def drill_from_document(doc: Document) -> LoadedDrill:
     all_leaks = leaks | new_leaks
     for (i, key), ref in refs.items():
         loc = ("expect", i, key)
-        if ref.kind == "hatch_closed" and ref.arg is not None and ref.arg not in st.hatches:
+        if ref.kind in ("hatch_closed", "hatch_opened") and ref.arg is not None and ref.arg not in st.hatches:
             bad(loc, f"deadline relative to unknown hatch '{ref.arg}'{did_you_mean(ref.arg, st.hatches)}")
         if ref.kind in ("leak_start", "leak_detected") and ref.arg is not None and ref.arg not in all_leaks:
             bad(loc, f"deadline relative to unknown leak '{ref.arg}'{did_you_mean(ref.arg, all_leaks)}")
+    for i, inj in enumerate(drill.injects):
+        if inj.at is not None and inj.at >= sc.duration:
+            bad(("injects", i, "at"), f"inject '{inj.name}' at {format_duration(inj.at)} is at or after the drill's end "
+                                      f"({format_duration(sc.duration)}): it would never fire; expected a time before the end")
+    jams = {inj.name: inj.hatch for inj in drill.injects if isinstance(inj, HatchJams)}
+    initially_open = {h: sc.initial.hatches.get(h, "open" if x.open else "closed") == "open"
+                      for h, x in st.hatches.items()}
     for i, exp in enumerate(drill.expect):
         loc = ("expect", i)
+        ref = refs.get((i, "of"))
         if isinstance(exp, HatchesClosed):
             if exp.hatches == "segments":
                 if not segment_hatches(st):
@@ -263,6 +274,16 @@ def drill_from_document(doc: Document) -> LoadedDrill:
                 for j, h in enumerate(exp.hatches):
                     if h not in st.hatches:
                         unknown((*loc, "hatches", j), "hatch", h, st.hatches)
+            hatches = segment_hatches(st) if exp.hatches == "segments" else [h for h in exp.hatches if h in st.hatches]
+            if ref is not None and ref.kind == "start" and hatches and not any(initially_open[h] for h in hatches):
+                bad((*loc, "of"), f"{', '.join(hatches)} {'is' if len(hatches) == 1 else 'are'} closed at the start: "
+                                  "this is met before the drill starts; expected a later reference event "
+                                  "(of: hatch_opened HATCH, alarm, inject NAME …)")
+            if ref is not None and ref.kind == "inject" and jams.get(ref.arg) in hatches:
+                bad((*loc, "of"), f"inject '{ref.arg}' jams hatch {jams[ref.arg]} and no command clears a jam: "
+                                  "closing it after the jam cannot be met; expected crew_separated_from_leak "
+                                  "(any hatch that cuts the crew off from the leak counts) or a reference "
+                                  "before the jam")
         elif isinstance(exp, CrewAtVehicles):
             known = crew_ids | roles | {"all"}
             if exp.who not in known:
@@ -271,9 +292,20 @@ def drill_from_document(doc: Document) -> LoadedDrill:
                 for c in sc.crew:
                     if (exp.who in ("all", c.id) or exp.who in c.roles) and c.vehicle is None:
                         bad((*loc, "who"), f"crew member '{c.id}' has no assigned vehicle")
+            if ref is not None and ref.kind == "start" and exp.who in crew_ids | roles | {"all"}:
+                members = [c for c in sc.crew if exp.who in ("all", c.id) or exp.who in c.roles]
+                if members and all(c.at == c.vehicle for c in members):
+                    bad((*loc, "of"), f"{exp.who} start at their vehicles: this is met before the drill starts; "
+                                      "expected a later reference event (of: alarm, inject NAME …)")
         elif isinstance(exp, LeakIsolated):
             if exp.leak not in all_leaks:
                 unknown((*loc, "leak"), "leak", exp.leak, all_leaks)
+        elif isinstance(exp, CrewSeparatedFromLeak):
+            if exp.leak not in all_leaks:
+                unknown((*loc, "leak"), "leak", exp.leak, all_leaks)
+            known = crew_ids | roles | {"all"}
+            if exp.who not in known:
+                unknown((*loc, "who"), "crew member or role", exp.who, known)
         elif isinstance(exp, ScenarioCheck):
             check = exp.check
             of = getattr(check, "of", None)

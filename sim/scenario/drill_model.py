@@ -168,9 +168,10 @@ FAULT_KINDS = ("new_leak", "leak_change", "hatch_jams", "valve_stuck", "gauge", 
 
 
 # -- expectations --------------------------------------------------------------------------------
-EVENT_KINDS = ("start", "alarm", "inject", "hatch_closed", "leak_start", "leak_detected")
+EVENT_KINDS = ("start", "alarm", "inject", "hatch_closed", "hatch_opened", "leak_start", "leak_detected")
 """What a deadline may be relative to: ``start``, ``alarm [NAME]``, ``inject NAME``,
-``hatch_closed [HATCH]``, ``leak_start [LEAK]``, ``leak_detected [LEAK]`` (the first such event)."""
+``hatch_closed [HATCH]``, ``hatch_opened [HATCH]``, ``leak_start [LEAK]``, ``leak_detected [LEAK]``
+(the first such event)."""
 
 
 class _Expect(_Strict):
@@ -219,6 +220,18 @@ class LeakIsolated(_Deadline):
     leak: Id
 
 
+class CrewSeparatedFromLeak(_Deadline):
+    """Crew (a role, a crew id or all) all where a leak cannot reach them through open hatches, by
+    whichever hatches: any correct isolation counts (the Dragon hatch, or PMA2's when it jams).
+
+    Met at the first instant at or after the reference event from which they stay out of the
+    leak's reach until it is repaired (or the drill ends); crew who left the station do not count."""
+
+    expect: Literal["crew_separated_from_leak"]
+    who: Id = Field("all", description="a role, a crew id or all")
+    leak: Id
+
+
 class NobodyIncapacitated(_Expect):
     """Nobody incapacitated during the drill."""
 
@@ -239,12 +252,12 @@ class ScenarioCheck(_Expect):
 
 
 Expectation = Annotated[
-    HatchesClosed | CrewAtVehicles | TreserveMeasured | LeakIsolated | NobodyIncapacitated | NobodyImpaired
-    | ScenarioCheck,
+    HatchesClosed | CrewAtVehicles | TreserveMeasured | LeakIsolated | CrewSeparatedFromLeak | NobodyIncapacitated
+    | NobodyImpaired | ScenarioCheck,
     Field(discriminator="expect"),
 ]
 EXPECT_KINDS = ("hatches_closed", "crew_at_vehicles", "treserve_measured", "leak_isolated",
-                "nobody_incapacitated", "nobody_impaired", "check")
+                "crew_separated_from_leak", "nobody_incapacitated", "nobody_impaired", "check")
 
 
 class Scoring(_Strict):
