@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from sim.cli_values import seed, speed
@@ -53,6 +55,10 @@ def _arguments(d: argparse.ArgumentParser) -> None:
     d.add_argument("--at", metavar="T", help="with --replay: also show the state at time T (00:35:00, '35 min', 2100)")
     d.add_argument("--resume", type=Path, metavar="DIR",
                    help="live: re-execute a session that was cut short (Ctrl-C, killed) and play on")
+    d.add_argument("--serve", action="store_true",
+                   help="play it live in the browser: instructor and trainee pages on 127.0.0.1, until stopped")
+    d.add_argument("--port", type=int, default=None, metavar="N",
+                   help="--serve: the port to listen on (default 8765; 0 picks a free one)")
     d.add_argument("--play", choices=("procedures", "trainees"), default=None,
                    help="who plays the crew: the scenario's procedures (default) or the trainees alone")
 
@@ -61,16 +67,6 @@ def _console():
     from rich.console import Console
 
     return Console(highlight=False, soft_wrap=False)
-
-
-def _files(result, run, speed) -> dict[str, str]:
-    import yaml
-
-    from sim.drill.session import session_document
-
-    card = json.dumps(result.extra["scorecard"], indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    session = yaml.safe_dump(session_document(run, speed, status="ended"), sort_keys=False, allow_unicode=True)
-    return {"scorecard.json": card, "session.yaml": session}
 
 
 def render_scorecard(console, card: dict) -> None:
@@ -136,8 +132,24 @@ def run_drill_command(args) -> int:
     from sim.drill.injects import DrillRun
     from sim.scenario.drill_load import load_drill
 
+    if args.port is not None and not (args.serve and 0 <= args.port <= 65535):
+        raise UsageError(f"--port {args.port}: expected --serve and a port from 0 to 65535")
+    if args.serve and args.live:
+        raise UsageError("--live and --serve: choose the terminal (--live) or the browser (--serve)")
     drill = load_drill(args.drill)
     play = args.play or "procedures"
+    if args.serve:
+        from sim.drill.record import default_session_dir
+        from sim.drill.web import DEFAULT_PORT, serve
+
+        out = args.out if args.out is not None else default_session_dir(args.drill)
+        run = DrillRun(drill, args.seed, mode="live", play=play)
+        speed = args.speed if args.speed is not None else DEFAULT_SPEED
+        session = serve(run, out, speed, DEFAULT_PORT if args.port is None else args.port)
+        if session.result is None:
+            print(f"safehaven: the session failed: {session.error}", file=sys.stderr)
+            return EXIT_INTERNAL
+        return _report(args, session.result, session.out)
     if args.live:
         from sim.drill.record import default_session_dir
 
@@ -151,11 +163,17 @@ def run_drill_command(args) -> int:
 
 def _finish(args, run, result, out, speed) -> int:
     """Write the run directory (if any), print the scorecard; the exit code."""
+    from sim.drill.record import session_files
     from sim.results.writers import write_run
 
-    result.extra["files"] = {**result.extra.get("files", {}), **_files(result, run, speed)}
+    result.extra["files"] = {**result.extra.get("files", {}), **session_files(result, run, speed)}
     if out is not None:
         write_run(result, out, force=True if run.mode == "live" else args.force)
+    return _report(args, result, out)
+
+
+def _report(args, result, out) -> int:
+    """Print the scorecard (table or JSON) and where the run is; the exit code."""
     card = result.extra["scorecard"]
     if args.json:
         print(json.dumps(card, indent=2))
@@ -195,7 +213,7 @@ class _Interrupts:
         return False
 
 
-def _play_live(args, run, out: Path, source_of, speed: float | None = None) -> int:
+def _play_live(args, run, out: Path, source_of, speed: float | None = None, fresh: bool = True) -> int:
     """Play *run* live in the terminal, kept in *out* from the start; ``source_of(console)`` is the
     command source (the console itself, or a resumed session ending in it)."""
     from sim.drill.live import LiveConsole
@@ -204,7 +222,7 @@ def _play_live(args, run, out: Path, source_of, speed: float | None = None) -> i
 
     speed = speed if speed is not None else args.speed if args.speed is not None else DEFAULT_SPEED
     recorder = SessionRecorder(run, out, speed)
-    recorder.start()
+    recorder.start(fresh)
     print(f"session directory: {out}  (kept as you play; Ctrl-C ends and saves it; "
           f"'safehaven drill --resume {out}' plays on)", flush=True)
     with LiveConsole(sys.stdin, speed, on_tick=recorder.tick) as console:
@@ -247,13 +265,20 @@ def read_session(directory: Path) -> tuple[dict, dict, Path]:
 
 
 def _resume(args) -> int:
+    session, manifest, drill_path = read_session(args.resume)
+    if session.get("mode") != "live":
+        raise UsageError(f"{args.resume}: a batch run; only a live session can be resumed")
+    # the session's own inputs are read from a copy: the directory is rewritten as the session goes on
+    with tempfile.TemporaryDirectory(prefix="safehaven-resume-") as tmp:
+        shutil.copytree(args.resume / "inputs", Path(tmp) / "inputs")
+        return _resume_from(args, session, manifest, Path(tmp) / drill_path.relative_to(args.resume))
+
+
+def _resume_from(args, session: dict, manifest: dict, drill_path: Path) -> int:
     from sim.drill.injects import DrillRun
     from sim.drill.session import ResumeSource
     from sim.scenario.drill_load import load_drill
 
-    session, manifest, drill_path = read_session(args.resume)
-    if session.get("mode") != "live":
-        raise UsageError(f"{args.resume}: a batch run; only a live session can be resumed")
     drill = load_drill(drill_path)
     run = DrillRun(drill, int(session.get("seed", manifest.get("seed", 0))), mode="live",
                    play=session.get("play") or "procedures")
@@ -264,7 +289,7 @@ def _resume(args) -> int:
         raise UsageError(f"{args.resume}: the session already ran to the drill's end; nothing to resume")
     speed = args.speed if args.speed is not None else float(session.get("speed") or DEFAULT_SPEED)
     print(f"resuming {args.resume} at {until:.0f} s: re-executing {len(commands)} recorded command(s)", flush=True)
-    return _play_live(args, run, args.resume, lambda live: ResumeSource(commands, until, live), speed)
+    return _play_live(args, run, args.resume, lambda live: ResumeSource(commands, until, live), speed, fresh=False)
 
 
 def replay_drill(directory: Path):
@@ -272,6 +297,7 @@ def replay_drill(directory: Path):
     import yaml
 
     from sim.drill.injects import DrillRun
+    from sim.drill.record import session_files
     from sim.drill.session import ReplaySource, control_process
     from sim.scenario.drill_load import load_drill
 
@@ -290,7 +316,7 @@ def replay_drill(directory: Path):
     run = DrillRun(drill, int(session.get("seed", manifest["seed"])), mode=mode, play=session.get("play") or "procedures")
     control = control_process(ReplaySource(session.get("commands") or [])) if mode == "live" else None
     result = run.run(control)
-    result.extra["files"] = {**result.extra.get("files", {}), **_files(result, run, session.get("speed"))}
+    result.extra["files"] = {**result.extra.get("files", {}), **session_files(result, run, session.get("speed"))}
     # split on "\n" only: str.splitlines() would also split inside a text holding U+2028 or U+0085
     expected = (directory / "events.jsonl").read_bytes().decode("utf-8").removesuffix("\n").split("\n")
     got = list(result.events.lines())

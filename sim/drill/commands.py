@@ -14,7 +14,8 @@ Trainee commands (the crew act)::
 
 Trainer commands: ``inject NAME``, ``pause``, ``resume``, ``speed X``, ``quit``, ``help``, and the
 overrides ``stop PROCEDURE`` (or ``stop all``: the trainees take the crew over from there),
-``cancel WHO`` (ends a crew member's current task) and ``procedures`` (lists what runs).
+``cancel WHO`` (ends a crew member's current task), ``procedures`` (lists what runs) and
+``bookmark NAME`` (marks the instant, to branch from it in the browser station).
 
 WHO is a crew id, a role or ``all`` (default ``all``: the best placed able member). TIME and
 PRESSURE take units (``over 2 min``, ``until 700 mmHg``). Words are split as a shell does (shlex).
@@ -36,9 +37,9 @@ if TYPE_CHECKING:
 
 __all__ = ["CONTROL", "HELP", "TRAINER", "Command", "CommandError", "execute", "parse_command", "running_procedures"]
 
-CONTROL = ("pause", "resume", "speed", "quit", "help", "procedures")
+CONTROL = ("pause", "resume", "speed", "quit", "help", "procedures", "bookmark")
 """Commands that steer the session, not the simulation (replay skips them, but ``quit``)."""
-TRAINER = ("inject", "pause", "resume", "speed", "quit", "stop", "cancel", "procedures")
+TRAINER = ("inject", "pause", "resume", "speed", "quit", "stop", "cancel", "procedures", "bookmark")
 """Commands only the trainer gives (a trainee's page refuses them)."""
 STOPPED_BY_TRAINER = "stopped by the instructor"
 CANCELLED_BY_TRAINER = "cancelled by the instructor"
@@ -48,7 +49,7 @@ HELP = (
     "measure PLACE [dpdt|treserve|pressure|ppO2|ppCO2] [over TIME] [by WHO] | repair LEAK [by WHO] [for TIME] | "
     "shelter [WHO] [in VEHICLE] | repress SUPPLY into PLACE until P|for TIME [by WHO] | undock VEHICLE [by WHO] | "
     "evacuate [WHO] | start PROCEDURE    trainer: inject NAME | pause | resume | speed X | quit | "
-    "procedures | stop PROCEDURE|all | cancel WHO"
+    "procedures | stop PROCEDURE|all | cancel WHO | bookmark NAME"
 )
 _KEYWORDS = ("by", "to", "over", "for", "in", "into", "until")
 _MEASURES = ("dpdt", "treserve", "pressure", "ppO2", "ppCO2")
@@ -281,6 +282,13 @@ def parse_command(text: str, run: DrillRun) -> Command:
         if task is None or not task.is_alive:
             raise CommandError(f"{member} has no task to cancel ({sim.crew[member].activity})")
         return Command(text, verb, arg=member)
+    if verb == "bookmark":
+        name = one(_options(rest, ())[0], "a bookmark's name")
+        taken = [r["command"].split()[1] for r in run.session if r["command"].split()[:1] == ["bookmark"]
+                 and "error" not in r and len(r["command"].split()) == 2]
+        if name in taken:
+            raise CommandError(f"bookmark '{name}' exists already")
+        return Command(text, verb, arg=name)
     if verb in ("pause", "resume", "quit", "help", "procedures"):
         if rest:
             raise CommandError(f"'{verb}' takes nothing after it")

@@ -128,8 +128,8 @@ class LiveConsole:
         if self.on_tick is not None:
             self.on_tick(run)
 
-    def say(self, message: str, ok: bool = True) -> None:
-        """Answer a command above the dashboard."""
+    def say(self, message: str, ok: bool = True, to: str | None = None) -> None:
+        """Answer a command above the dashboard (one screen: everyone hears it)."""
         self.messages.append((message, ok))
         self.console.print(message if ok else f"[red]{message}[/red]", markup=True, highlight=False)
 
@@ -148,6 +148,8 @@ class LiveConsole:
         elif command.verb == "speed":
             self.pacer.set_speed(command.arg, env.now)
             self.say(f"speed x{command.arg:g}")
+        elif command.verb == "bookmark":
+            self.say(f"bookmark {command.arg} at {clock(env.now)} (branch from it in the browser station)")
         self.draw(run)
 
     def draw(self, run: DrillRun) -> None:

@@ -12,7 +12,9 @@ directory replaces it. A session killed outright keeps its inputs and commands u
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 import tempfile
 import time
 from pathlib import Path
@@ -21,12 +23,13 @@ from typing import TYPE_CHECKING
 import yaml
 
 from sim.drill.session import session_document
-from sim.results.writers import write_inputs
+from sim.errors import UsageError
+from sim.results.writers import is_run_directory, write_inputs
 
 if TYPE_CHECKING:
     from sim.drill.injects import DrillRun
 
-__all__ = ["SAVE_EVERY_S", "SessionRecorder", "default_session_dir"]
+__all__ = ["SAVE_EVERY_S", "SessionRecorder", "default_session_dir", "session_files"]
 
 SAVE_EVERY_S = 60.0
 """Longest stretch of simulated time between two saves of a running session's session.yaml [s]."""
@@ -72,9 +75,19 @@ class SessionRecorder:
         self._saved_commands = -1
         self._saved_t = -SAVE_EVERY_S
 
-    def start(self) -> None:
-        if not (self.out / "inputs").is_dir():
-            self.out.mkdir(parents=True, exist_ok=True)
+    def start(self, fresh: bool = True) -> None:
+        """Create the directory and its inputs (*fresh*), or keep those of a resumed session.
+
+        A fresh session given an existing directory (``--out DIR --force``) replaces it only when
+        it is a run directory.
+        """
+        if fresh and self.out.exists():
+            if not is_run_directory(self.out):
+                raise UsageError(f"{self.out} is not a run directory; --force replaces only run directories, "
+                                 "so choose another --out")
+            shutil.rmtree(self.out)
+        if fresh:
+            self.out.mkdir(parents=True)
             write_inputs(self.run.drill.loaded, self.run.sim.seed, self.out / "inputs")
         self.save()
 
@@ -87,3 +100,10 @@ class SessionRecorder:
         """Save when a command was given or :data:`SAVE_EVERY_S` passed since the last save."""
         if len(run.session) != self._saved_commands or run.env.now - self._saved_t >= SAVE_EVERY_S:
             self.save()
+
+
+def session_files(result, run: DrillRun, speed: float | None) -> dict[str, str]:
+    """The drill's own files of a finished run directory: scorecard.json and session.yaml (ended)."""
+    card = json.dumps(result.extra["scorecard"], indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    session = yaml.safe_dump(session_document(run, speed, status="ended"), sort_keys=False, allow_unicode=True)
+    return {"scorecard.json": card, "session.yaml": session}

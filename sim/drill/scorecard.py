@@ -25,6 +25,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from sim.drill.clock import clock
+from sim.results.summary import build_summary
 from sim.scenario.drill_load import EventRef, segment_hatches
 from sim.scenario.drill_model import (
     CrewAtVehicles,
@@ -41,7 +42,7 @@ if TYPE_CHECKING:
     from sim.drill.injects import DrillRun
     from sim.engine import RunResult
 
-__all__ = ["describe", "ref_time", "score"]
+__all__ = ["describe", "live_score", "ref_time", "score"]
 
 TRESERVE_KINDS = ("treserve", "dpdt")
 """Measurements that give Treserve (a dP/dt reading gives it as well, as the engine counts it)."""
@@ -260,6 +261,7 @@ def _judge(run: DrillRun, result: RunResult, i: int, exp) -> dict[str, Any]:
         out["detail"] = f"not applicable: {ref} never happened"
         return out
     deadline = t_ref + exp.within
+    out["deadline_s"] = _r(deadline)
     why: list[str] = []
     initial = {h: (sim.scenario.initial.hatches.get(h, "open" if x.open else "closed") == "open")
                for h, x in sim.station.hatches.items()}
@@ -428,3 +430,35 @@ def score(run: DrillRun, result: RunResult) -> dict[str, Any]:
                      for r in run.session],
     }
 
+
+
+def live_score(run: DrillRun) -> dict[str, Any]:
+    """The scorecard so far, while the drill runs (read only): each expectation ``met``, ``missed``,
+    ``pending until HH:MM:SS`` (its deadline is still ahead), ``holds so far`` (a whole-drill one) or
+    ``not applicable yet``; the score counts only what is decided."""
+    sim = run.sim
+    summary = build_summary(sim, sim.recorder.series(), "ok", "")
+    card = score(run, SimpleNamespace(events=sim.log, summary=summary, status="ok"))
+    now = run.env.now
+    decided_weight = met_weight = 0.0
+    items = []
+    for x in card["expectations"]:
+        deadline = x.get("deadline_s")
+        if x["passed"] is None:
+            status = "not applicable yet"
+        elif deadline is None and x["expect"] in ("nobody_incapacitated", "nobody_impaired", "check"):
+            status = "holds so far" if x["passed"] else "missed"
+            if not x["passed"]:
+                decided_weight += x["weight"]
+        elif x["passed"]:
+            status = "met"
+            decided_weight += x["weight"]
+            met_weight += x["weight"]
+        elif deadline is not None and deadline > now:
+            status = f"pending until {clock(deadline)}"
+        else:
+            status = "missed"
+            decided_weight += x["weight"]
+        items.append({"name": x["name"], "status": status, "weight": x["weight"]})
+    value = None if decided_weight == 0 else float(f"{100.0 * met_weight / decided_weight:.4g}")
+    return {"score": value, "expectations": items}

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from simpy.core import StopSimulation
 
 from sim.drill.clock import clock
-from sim.drill.commands import HELP, CommandError, execute, parse_command, running_procedures
+from sim.drill.commands import HELP, TRAINER, CommandError, execute, parse_command, running_procedures
 from sim.drill.feedback import CommandFeedback
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ TICK_S = 1.0
 """Simulated time between the instants at which commands are applied [s]; a whole number, so that
 tick times add up exactly in floating point."""
 
-_SESSION_ONLY = ("pause", "resume", "speed", "help", "procedures")
+_SESSION_ONLY = ("pause", "resume", "speed", "help", "procedures", "bookmark")
 
 
 def _verb(text: str) -> str:
@@ -54,14 +54,15 @@ class CommandSource(Protocol):
     paused: bool
     stop_reason: str | None
 
-    def commands(self, run: DrillRun) -> list[str]:
-        """Command lines to apply now (never blocks)."""
+    def commands(self, run: DrillRun) -> list:
+        """Command lines to apply now, each a string or ``(line, fields recorded with it)``
+        (never blocks)."""
 
-    def say(self, message: str, ok: bool = True) -> None:
-        """Answer a command."""
+    def say(self, message: str, ok: bool = True, to: str | None = None) -> None:
+        """Answer a command (*to*: the page it came from, when not everyone should hear it)."""
 
     def control(self, command, run: DrillRun) -> None:
-        """Carry out pause, resume, speed, help or procedures."""
+        """Carry out pause, resume, speed or bookmark."""
 
     def pace(self, run: DrillRun) -> None:
         """Wait until the current tick is due on the wall clock (a replay does not wait)."""
@@ -88,7 +89,7 @@ class ReplaySource:
             self.k += 1
         return out
 
-    def say(self, message: str, ok: bool = True) -> None:
+    def say(self, message: str, ok: bool = True, to: str | None = None) -> None:
         """Replays are silent."""
 
     def control(self, command, run: DrillRun) -> None:
@@ -132,9 +133,9 @@ class ResumeSource:
         self._now = run.env.now
         return self.live.commands(run) if self._live() else self.replay.commands(run)
 
-    def say(self, message: str, ok: bool = True) -> None:
+    def say(self, message: str, ok: bool = True, to: str | None = None) -> None:
         if self._live():
-            self.live.say(message, ok)
+            self.live.say(message, ok, to)
 
     def control(self, command, run: DrillRun) -> None:
         if self._live():
@@ -173,17 +174,18 @@ def handle(run: DrillRun, text: str, source: CommandSource, feedback: CommandFee
     text = text.strip()
     if not text:
         return
+    page = record.get("page")
     try:
         command = parse_command(text, run)
     except CommandError as exc:
         run.session.append({"t": now, "command": text, "error": str(exc), **record})
-        source.say(f"{text}: {exc}", ok=False)
+        source.say(f"{text}: {exc}", False, page)
         return
     run.session.append({"t": now, "command": text, **record})
     if command.verb == "help":
-        source.say(HELP)
+        source.say(HELP, True, page)
     elif command.verb == "procedures":
-        source.say(procedures_text(run))
+        source.say(procedures_text(run), True, page)
     elif command.verb in _SESSION_ONLY:
         source.control(command, run)
     elif command.verb == "quit":
@@ -191,7 +193,8 @@ def handle(run: DrillRun, text: str, source: CommandSource, feedback: CommandFee
         raise StopSimulation(None)
     else:
         label = execute(command, run)
-        source.say(f"{clock(now)} accepted: {text}")
+        # the instructor's own commands (inject, stop, cancel) are not announced to the crew
+        source.say(f"{clock(now)} accepted: {text}", True, "instructor" if command.verb in TRAINER else None)
         if label is not None and feedback is not None and command.verb != "start":
             feedback.accepted(label, text, now)
 
@@ -225,8 +228,9 @@ def control_process(source: CommandSource):
 def _apply(run: DrillRun, source: CommandSource, feedback: CommandFeedback) -> None:
     if source.stop_reason is not None:
         handle(run, "quit", source, feedback, reason=source.stop_reason)
-    for text in source.commands(run):
-        handle(run, text, source, feedback)
+    for item in source.commands(run):  # a line, or (line, fields to record with it)
+        text, fields = (item, {}) if isinstance(item, str) else item
+        handle(run, text, source, feedback, **fields)
 
 
 def session_document(run: DrillRun, speed: float | None = None, status: str = "ended") -> dict[str, Any]:

@@ -18,7 +18,7 @@ from sim.engine import RunResult
 from sim.errors import UsageError
 from sim.paths import check_output, recover_directory, replace_directory, temporary_directory
 
-__all__ = ["write_inputs", "write_run", "write_series_csv"]
+__all__ = ["is_run_directory", "write_inputs", "write_run", "write_series_csv"]
 
 
 def write_series_csv(path: Path, columns: dict[str, np.ndarray]) -> None:
@@ -59,7 +59,7 @@ def write_run(result: RunResult, out: str | Path, *, force: bool = False, fmt: s
     recover_directory(out)
     if out.exists() and not force:
         raise UsageError(f"{out} exists; choose another --out or pass --force to replace it")
-    if out.exists() and any(out.iterdir()) and not (out / "summary.json").is_file():
+    if out.exists() and any(out.iterdir()) and not is_run_directory(out):
         raise UsageError(f"{out} is not a run directory (no summary.json); --force replaces only run "
                          f"directories, so choose another --out")
     fmt = fmt or result.loaded.scenario.output.format
@@ -87,6 +87,14 @@ def write_run(result: RunResult, out: str | Path, *, force: bool = False, fmt: s
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     return out
+
+
+def is_run_directory(path: Path) -> bool:
+    """A finished run directory (summary.json), or a live drill session still being played
+    (session.yaml and inputs/manifest.json, written from its first moment by sim.drill.record)."""
+    path = Path(path)
+    return (path / "summary.json").is_file() or (
+        (path / "session.yaml").is_file() and (path / "inputs" / "manifest.json").is_file())
 
 
 def _write_inputs(result: RunResult, inputs: Path) -> None:

@@ -54,7 +54,7 @@ class ScriptedConsole(LiveConsole):
             lines, self._held = lines[:k], lines[k:]
         return lines
 
-    def say(self, message, ok=True):
+    def say(self, message, ok=True, to=None):
         t = self._run.env.now if self._run is not None else 0.0
         self.said.append((t, message, ok))
 

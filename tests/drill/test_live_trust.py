@@ -117,7 +117,7 @@ class _Told(ReplaySource):
         super().__init__(records)
         self.said = []
 
-    def say(self, message, ok=True):
+    def say(self, message, ok=True, to=None):
         self.said.append((message, ok))
 
 
