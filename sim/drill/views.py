@@ -169,8 +169,8 @@ def trainee_event(e: dict[str, Any]) -> dict[str, Any] | None:
     """The part of event *e* a trainee sees, or None (see :data:`TRAINEE_EVENTS`)."""
     kind = e["kind"]
     if kind == "measure":
-        return {"t_s": e["t"], "at": clock(e["t"]), "kind": kind, "by": e.get("by"), "reading": reading_text(e)}
+        return {"t_s": e["t"], "clock": clock(e["t"]), "kind": kind, "by": e.get("by"), "reading": reading_text(e)}
     fields = TRAINEE_EVENTS.get(kind)
     if fields is None:
         return None
-    return {"t_s": e["t"], "at": clock(e["t"]), "kind": kind, **{k: e[k] for k in fields if k in e}}
+    return {"t_s": e["t"], "clock": clock(e["t"]), "kind": kind, **{k: e[k] for k in fields if k in e}}

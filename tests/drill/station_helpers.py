@@ -35,11 +35,12 @@ class Served:
     """``safehaven drill DRILL --serve --port 0 …`` running; its URLs; stopped with SIGINT."""
 
     def __init__(self, drill: Path, out: Path, *extra: str, cwd: Path | None = None):
-        self.out = out
+        cwd = cwd or drill.parent
+        self.out = cwd / out
         self.proc = subprocess.Popen(
             [str(Path(sys.executable).with_name("safehaven")), "drill", str(drill), "--serve", "--port", "0",
              "--out", str(out), *extra],
-            cwd=cwd or drill.parent, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             start_new_session=True, env=dict(os.environ, MPLBACKEND="Agg"))
         self.lines: list[str] = []
         deadline = time.monotonic() + 90

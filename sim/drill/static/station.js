@@ -137,8 +137,8 @@
   }
 
   function eventText(e) {
-    const rest = Object.entries(e).filter(([k]) => !["t_s", "t", "at", "kind"].includes(k)).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") : v}`).join(" ");
-    return `${e.at || ""} ${e.kind} ${rest}`;
+    const rest = Object.entries(e).filter(([k]) => !["t_s", "t", "clock", "kind"].includes(k)).map(([k, v]) => `${k}=${Array.isArray(v) ? v.join(",") : v}`).join(" ");
+    return `${e.clock} ${e.kind} ${rest}`;
   }
 
   function onMessage(m) {
@@ -155,9 +155,9 @@
     } else if (m.type === "state") {
       render(m.state);
     } else if (m.type === "event") {
-      const e = m.event;
-      if (role === "instructor") e.at = e.at || clockText(e.t);
-      line($("events"), e.reading ? `${e.at} ${e.by || ""} read: ${e.reading}` : eventText(e), e.kind === "inject" ? "bad" : "");
+      const e = Object.assign({}, m.event);
+      e.clock = e.clock || clockText(e.t ?? e.t_s);
+      line($("events"), e.reading ? `${e.clock} ${e.by || ""} read: ${e.reading}` : eventText(e), e.kind === "inject" ? "bad" : "");
     } else if (m.type === "message") {
       line($("messages"), (m.page ? `[${m.page}] ` : "") + m.text, m.ok ? "good" : "bad", 100);
     } else if (m.type === "ended") {
