@@ -23,7 +23,14 @@ from typing import TYPE_CHECKING, Any, Protocol
 from simpy.core import StopSimulation
 
 from sim.drill.clock import clock
-from sim.drill.commands import HELP, TRAINER, CommandError, execute, parse_command, running_procedures
+from sim.drill.commands import (
+    HELP,
+    TRAINER,
+    CommandError,
+    execute,
+    parse_command,
+    running_procedures,
+)
 from sim.drill.feedback import CommandFeedback
 
 if TYPE_CHECKING:

@@ -112,7 +112,7 @@ def test_instructor_and_trainee_pages_in_chromium(drill_dir, tmp_path):
             ins.screenshot(path=str(shots / "station-debrief.png"), full_page=False)
             browser.close()
     finally:
-        code, out, err = served.stop()
+        code, _out, err = served.stop()
     assert code in (0, 1), err
     r = replay(served.out)
     assert r.returncode == 0 and "identical" in r.stdout, r.stdout + r.stderr

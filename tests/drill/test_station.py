@@ -99,7 +99,7 @@ def test_what_each_page_is_sent(served, tmp_path):
     assert "capsule-sticks" in page and "the capsule hatch sticks" in page
     status, _ = _fetch(f"{served.base}/debrief/pressures.png")
     assert status == 200
-    code, out, err = served.stop()
+    code, _out, err = served.stop()
     assert code in (0, 1), err
     session = (served.out / "session.yaml").read_text()
     assert "page: trainee-" in session and "close hatch lab-node by b" in session
@@ -131,11 +131,11 @@ def test_branch_from_a_bookmark_re_executes_the_session(served):
     bookmark_t = float(mark["text"].split(" at ")[1].split(":")[2]) + 60 * float(mark["text"].split(" at ")[1].split(":")[1])
     assert branch_state["t_s"] == bookmark_t  # the branch stands at the bookmark, frozen
     assert next(m for m in branch_state["crew"] if m["id"] == "a")["location"] in ("lab", "node")
-    code, _, err = served.stop()
+    _code, _, _err = served.stop()
     branch = served.out.with_name(served.out.name + "-branch-1")
     original = [json.loads(x) for x in (served.out / "events.jsonl").read_text().splitlines()]
     branched = [json.loads(x) for x in (branch / "events.jsonl").read_text().splitlines()]
-    before = lambda events: [e for e in events if e["t"] < bookmark_t]  # noqa: E731
+    before = lambda events: [e for e in events if e["t"] < bookmark_t]
     assert before(branched) == before(original)  # the world up to the bookmark, re-executed exactly
     assert not any(e["kind"] == "command" and "close hatch" in e.get("command", "") for e in branched)
     for directory in (served.out, branch):
