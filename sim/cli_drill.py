@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from sim.cli_values import seed, speed
-from sim.drill.clock import clock
+from sim.drill.review import render_scorecard
 from sim.errors import UsageError
 
 __all__ = ["add_drill_parser", "main", "run_drill_command"]
@@ -67,48 +67,6 @@ def _console():
     from rich.console import Console
 
     return Console(highlight=False, soft_wrap=False)
-
-
-def render_scorecard(console, card: dict) -> None:
-    """The scorecard as a table: each expectation, why it failed, the trainees' commands about it."""
-    from rich.table import Table
-
-    score = "no score" if card["score"] is None else f"score {card['score']:g} / 100"
-    table = Table(title=f"{card['drill']} — {score} (pass mark {card['pass_mark']:g})")
-    for col in ("expectation", "weight", "result", "margin", "detail", "commands"):
-        table.add_column(col)
-    for x in card["expectations"]:
-        result = "n/a" if x["passed"] is None else "PASS" if x["passed"] else "FAIL"
-        style = None if x["passed"] is None else "green" if x["passed"] else "red"
-        if x.get("margin_s") is not None:
-            margin = ("+" if x["margin_s"] >= 0 else "") + clock(x["margin_s"])
-        elif x.get("margin") is not None:
-            margin = f"{x['margin']['value']:+g} {x['margin']['unit']}"
-        elif x.get("margin_Pa") is not None:
-            margin = f"{x['margin_Pa']:+.0f} Pa"
-        else:
-            margin = ""
-        commands = "\n".join(f"{c['at']} {c['command']}" for c in x.get("commands", []))
-        table.add_row(x["name"], f"{x['weight']:g}", result, margin, x["detail"], commands, style=style)
-    console.print(table)
-    for i in card["injects"]:
-        when = f"fired at {i['fired_at']}" if i["fired_s"] is not None else "never fired"
-        note = f" — {i['note']}" if i.get("note") else ""
-        console.print(f"inject {i['name']} ({i['fault']}, {i['trigger']}): {when}{note}")
-    if card.get("ended_early"):
-        e = card["ended_early"]
-        console.print(f"[yellow]ENDED EARLY[/yellow] at {clock(e['at_s'])} of {clock(e['duration_s'])}: "
-                      f"{e['reason']} — expectations due later were not played out")
-    if card.get("status", "ok") != "ok":  # a score of a run that stopped early would mislead
-        console.print("[bold]NOT SCORED[/bold]: the run did not complete (status "
-                      f"{card['status']}); the expectations above were judged on a partial run")
-        return
-    if card["score"] is None:
-        console.print("[bold]NOT SCORED[/bold]: no expectation was applicable (their reference events never happened)")
-        return
-    verdict = "PASSED" if card["passed"] else "NOT PASSED"
-    console.print(f"[bold]{verdict}[/bold]: score {card['score']:g}, "
-                  f"{'every expectation met' if card['all_met'] else 'some expectations not met'}")
 
 
 def run_drill_command(args) -> int:

@@ -96,22 +96,30 @@ def run_compare(args) -> int:
         if inside is not None:
             raise UsageError(f"--html {args.html} is inside the run directory {inside}, an input of this "
                              f"command; write the comparison elsewhere, e.g. --html compare.html")
+    from sim.drill import review
+
     records = [_record(path) for path in args.runs]
     labels = [str(path.name or path) for path in args.runs]
     if len(set(labels)) < len(labels):
         labels = [chr(ord("A") + k) if k < 26 else f"run{k}" for k in range(len(labels))]
     cmp = compare_runs(*records, labels=labels)
+    cards = [review.read_scorecard(path) for path in args.runs]  # drill runs: their scorecards side by side
+    drills = review.compare_scorecards(labels, cards) if any(c is not None for c in cards) else None
     if args.html is not None:
         from sim.report.compare_html import write_comparison
 
-        write_comparison(records, cmp, args.html)
+        sections = tuple(review.scorecard_html(c).replace("<h2>Drill:", f"<h2>{label} — drill:")
+                         for label, c in zip(labels, cards, strict=True) if c is not None)
+        write_comparison(records, cmp, args.html, sections=sections)
     if args.json:
-        print(json.dumps(cmp, indent=2))
+        print(json.dumps({**cmp, "drills": drills} if drills else cmp, indent=2))
     else:
         console = _console()
         for label, path in zip(labels, args.runs, strict=True):
             console.print(f"{label} = {path}", markup=False)
         render_comparison(console, cmp)
+        if drills is not None:
+            review.render_comparison(console, drills)
         if args.html is not None:
             console.print(f"comparison: {args.html}", markup=False)
     return EXIT_OK
@@ -119,12 +127,17 @@ def run_compare(args) -> int:
 
 def run_report(args) -> int:
     """``safehaven report DIR [--html F] [--png-dir D]``: writes the HTML report."""
+    from sim.drill.review import read_scorecard, render_scorecard, scorecard_html
     from sim.replay import parse_time
     from sim.report.html import write_report
 
     at = parse_time(args.at) if args.at is not None else None
     html = args.html or (args.run / "report.html")
-    out = write_report(args.run, html, png_dir=args.png_dir, at=at)
+    card = read_scorecard(args.run)  # a drill run: its score, expectations, injects and commands too
+    out = write_report(args.run, html, png_dir=args.png_dir, at=at,
+                       sections=(scorecard_html(card),) if card is not None else ())
+    if card is not None:
+        render_scorecard(_console(), card)
     print(f"report: {out}")
     if args.png_dir:
         print(f"plots: {args.png_dir}")

@@ -6,8 +6,10 @@ ticks, each tick waits until the wall clock says it is due (:class:`~sim.drill.p
 the dashboard is redrawn at most :data:`REFRESH_S` apart (wall time), pausing holds the command
 process (so simulated time stands still) and resuming or a new speed re-anchors the pacer.
 
-The dashboard only *reads* the engine (the solver's latest state, never a sync), so watching a
-session does not change it: the recorded session replays to the same events.
+The dashboard shows the discrete state (crew, hatches, valves, jams, alarms) that
+:class:`sim.results.state.StateTracker` derives from the run's events, and the pressures of the
+solver's latest state; it only *reads* the engine (never a sync), so watching a session does not
+change it: the recorded session replays to the same events.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sim.drill.clock import clock, treserve_text
 from sim.drill.pacing import Pacer
 from sim.drill.session import control_process
 from sim.drill.trend import NOW_WINDOW_S, TREND_WINDOW_S, PressureTrend
+from sim.results.state import StateTracker, StationState
 
 if TYPE_CHECKING:
     from sim.drill.injects import DrillRun
@@ -66,6 +69,7 @@ class LiveConsole:
         self.stop_reason: str | None = None
         self.messages: deque[tuple[str, bool]] = deque(maxlen=4)
         self.trend = PressureTrend()
+        self.tracker: StateTracker | None = None  # the state derived from the events (sim.results.state)
         self.on_tick = on_tick
         self._last_draw = 0.0
         self._live = None
@@ -162,6 +166,15 @@ class LiveConsole:
         """The command process for :meth:`sim.drill.injects.DrillRun.run`."""
         return control_process(self)
 
+    def state(self, run: DrillRun) -> StationState:
+        """The station's state now, derived from the run's events so far."""
+        if self.tracker is None:
+            self.tracker = StateTracker(run.sim.loaded)
+        events = run.sim.log.events
+        for e in events[self.tracker.n_events:]:
+            self.tracker.apply(e)
+        return self.tracker.snapshot(t=run.env.now)
+
 
 def trends(run: DrillRun, trend: PressureTrend) -> dict[str, np.ndarray]:
     """The dashboard's numbers per compartment: pressure [Pa], dP/dt now and over a minute [Pa/s],
@@ -188,16 +201,17 @@ def dashboard(run: DrillRun, console: LiveConsole | Any):
     numbers = trends(run, console.trend)
     p, now, minute, tres = numbers["p"], numbers["now"], numbers["minute"], numbers["treserve"]
 
+    state = console.state(run)
     status = "PAUSED" if console.paused else f"x{console.speed:g}"
     head = Text(f"{run.drill.drill.name}   t {clock(run.env.now)}   {status}", style="bold")
-    alarms = ", ".join(sorted(sim.alarms_active)) or "none"
+    alarms = ", ".join(sorted(state.alarms)) or "none"
     station_tres = float(np.min(tres))
-    head.append(f"   alarms: {alarms}", style="bold red" if sim.alarms_active else "green")
+    head.append(f"   alarms: {alarms}", style="bold red" if state.alarms else "green")
     head.append(f"   Treserve {treserve_text(station_tres)}")
 
     crew_at: dict[str, list[str]] = {}
-    for m in sim.crew.values():
-        crew_at.setdefault(m.location, []).append(m.id)
+    for cid, m in state.crew.items():
+        crew_at.setdefault(m.location, []).append(cid)
     comp = Table(title="compartments", expand=False, show_edge=False, pad_edge=False)
     numeric = ("p mmHg", f"dP/dt {NOW_WINDOW_S:g} s mmHg/min", f"{TREND_WINDOW_S:g}-s trend mmHg/min", "Treserve")
     for col in ("", *numeric, "crew"):
@@ -208,21 +222,21 @@ def dashboard(run: DrillRun, console: LiveConsole | Any):
                      treserve_text(tres[i]), " ".join(crew_at.get(name, [])),
                      style="red" if falling and tres[i] < 3600 else None)
 
-    faults = sim.faults
-    closed = [h for h, is_open in sim.hatch_open.items() if not is_open]
-    valves = [h for h, is_open in sim.valve_open.items() if is_open]
+    closed = [h for h, x in state.hatches.items() if not x.open]
+    valves = [h for h, x in state.hatches.items() if x.valve_open]
     hatch_text = Text("hatches closed: " + (", ".join(closed) or "none"))
     hatch_text.append("\nvalves open: " + (", ".join(valves) or "none"))
-    broken = [f"{h} jammed" for h in sorted(faults.jammed_hatches)] + [f"{h} valve stuck" for h in sorted(faults.stuck_valves)]
+    broken = [f"{h} jammed" for h, x in state.hatches.items() if x.jammed] + \
+        [f"{h} valve stuck" for h, x in state.hatches.items() if x.valve_stuck]
     if broken:
         hatch_text.append("\nfaults: " + ", ".join(broken), style="yellow")
 
     crew = Table(title="crew", show_edge=False, pad_edge=False)
     for col in ("", "where", "status", "task"):
         crew.add_column(col)
-    for m in sim.crew.values():
-        crew.add_row(m.id, m.aboard or m.location, m.status, m.activity,
-                     style="red" if m.status != "able" else None)
+    for cid, m in state.crew.items():
+        task = m.activity + (f" — trapped: {'; '.join(m.blocked_by)}" if m.trapped else "")
+        crew.add_row(cid, m.aboard or m.location, m.status, task, style="red" if m.status != "able" else None)
 
     pending = [i.name + (" (manual)" if i.manual else "") for i in run.drill.drill.injects if i.name not in run.fired]
     injects = Text("injects waiting: " + (", ".join(pending) or "none"))

@@ -315,14 +315,12 @@ def _judge(run: DrillRun, result: RunResult, i: int, exp) -> dict[str, Any]:
     if why:
         out["why"] = why
     if t is None:
-        out["detail"] = f"never {what} ({ref} at {clock(t_ref)}, deadline {clock(deadline)})" + \
-            (f": {'; '.join(why)}" if why else "")
+        out["detail"] = f"never {what} ({ref} at {clock(t_ref)}, deadline {clock(deadline)})"
         return out
     out["t_s"] = t
     out["margin_s"] = _r(deadline - t)
     out["passed"] = t <= deadline + 1e-9
-    out["detail"] = f"{what} at {clock(t)}, deadline {clock(deadline)} ({ref} at {clock(t_ref)})" + \
-        (f": {'; '.join(why)}" if why and not out["passed"] else "")
+    out["detail"] = f"{what} at {clock(t)}, deadline {clock(deadline)} ({ref} at {clock(t_ref)})"
     return out
 
 

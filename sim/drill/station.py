@@ -33,6 +33,7 @@ from sim.drill.scorecard import live_score
 from sim.drill.session import ResumeSource, control_process
 from sim.drill.trend import PressureTrend
 from sim.drill.views import instructor_view, static_info, trainee_event, trainee_view
+from sim.results.state import StateTracker
 from sim.results.writers import write_run
 
 __all__ = ["STATE_EVERY_S", "BrowserSource", "StationSession", "crew_command"]
@@ -73,6 +74,9 @@ class BrowserSource:
         self.inbox: queue.Queue[tuple[str, dict]] = queue.Queue()
         self.trend = PressureTrend()
         self.bookmarks: list[dict[str, Any]] = []
+        self.tracker: StateTracker | None = None  # the state derived from the events (sim.results.state)
+        self.reported_jammed: set[str] = set()
+        self.reported_stuck: set[str] = set()
         self._seen = 0
         self._last_state = -1.0
         self._last_score = -1.0
@@ -139,8 +143,15 @@ class BrowserSource:
 
     # -- views --------------------------------------------------------------------------------------
     def publish_events(self, run: DrillRun) -> None:
+        if self.tracker is None:
+            self.tracker = StateTracker(run.sim.loaded)
         events = run.sim.log.events
         for e in events[self._seen:]:
+            self.tracker.apply(e)
+            if e["kind"] == "hatch_jammed":
+                self.reported_jammed.add(e["hatch"])
+            elif e["kind"] == "valve_stuck":
+                self.reported_stuck.add(e["hatch"])
             self.publish("instructor", {"type": "event", "event": e})
             shown = trainee_event(e)
             if shown is not None:
@@ -153,13 +164,16 @@ class BrowserSource:
         if not force and (now - self._last_state < STATE_EVERY_S or (not self._dirty and self.paused)):
             return
         self._last_state, self._dirty = now, self.paused is False
-        view = instructor_view(run, self.trend, self)
+        self.publish_events(run)
+        state = self.tracker.snapshot(t=run.env.now)
+        view = instructor_view(run, self.trend, self, state)
         view["bookmarks"] = list(self.bookmarks)
         if force or now - self._last_score >= LIVE_SCORE_EVERY_S or self._score is None:
             self._score, self._last_score = live_score(run), now
         view["score"] = self._score
         self.publish("instructor", {"type": "state", "state": view})
-        self.publish("trainee", {"type": "state", "state": trainee_view(run, self)})
+        self.publish("trainee", {"type": "state",
+                                 "state": trainee_view(run, self, state, self.reported_jammed, self.reported_stuck)})
 
 
 class StationSession:

@@ -1,7 +1,10 @@
 """What each seat of the browser station sees, built from the running drill.
 
-Two views, built in the simulation's thread once per tick (and only *read* the engine: the
-solver's latest state, never a sync, and never a random draw, so watching changes nothing):
+Two views, built in the simulation's thread once per tick. The discrete state (crew, hatches,
+valves, jams, leaks, alarms, procedures) is the one :class:`sim.results.state.StateTracker` derives
+from the run's events — the same state ``replay --at`` and ``report --at`` show — and the pressures
+are the solver's latest state (read, never synced, and never a random draw: watching changes
+nothing):
 
 * :func:`instructor_view` — the truth: true pressures and their rates, Treserve, hatch and valve
   states with their faults (jams, stuck valves), crew positions and tasks, leak sites, alarms,
@@ -24,11 +27,11 @@ import networkx as nx
 import numpy as np
 
 from sim.drill.clock import clock, treserve_text
-from sim.drill.commands import running_procedures
 from sim.drill.feedback import MMHG, reading_text
 from sim.drill.trend import NOW_WINDOW_S, TREND_WINDOW_S, PressureTrend
 from sim.instruments import quantize
 from sim.procedures.lookup import treserve
+from sim.results.state import StationState
 
 if TYPE_CHECKING:
     from sim.drill.injects import DrillRun
@@ -89,13 +92,13 @@ def static_info(run: DrillRun) -> dict[str, Any]:
     }
 
 
-def _crew(run: DrillRun) -> list[dict[str, Any]]:
-    return [{"id": m.id, "location": m.location, "aboard": m.aboard, "status": m.status,
-             "activity": m.activity} for m in run.sim.crew.values()]
+def _crew(state: StationState) -> list[dict[str, Any]]:
+    return [{"id": cid, "location": m.location, "aboard": m.aboard, "status": m.status, "activity": m.activity,
+             "trapped": m.trapped, "blocked_by": list(m.blocked_by)} for cid, m in state.crew.items()]
 
 
-def instructor_view(run: DrillRun, trend: PressureTrend, source) -> dict[str, Any]:
-    """The truth at the current tick (see the module docstring)."""
+def instructor_view(run: DrillRun, trend: PressureTrend, source, state: StationState) -> dict[str, Any]:
+    """The truth at the current tick (see the module docstring); *state* from the run's events."""
     sim = run.sim
     p = np.asarray(sim.solver.pressure(), float)  # the solver's latest state: read, never synced
     trend.add(float(sim.solver.t), p)
@@ -109,23 +112,23 @@ def instructor_view(run: DrillRun, trend: PressureTrend, source) -> dict[str, An
                      "treserve": treserve_text(float(tres[i])),
                      "treserve_s": float(tres[i]) if np.isfinite(tres[i]) else None}
                     for i, n in enumerate(sim.names)]
-    hatches = [{"id": h, "open": bool(sim.hatch_open[h]), "valve_open": bool(sim.valve_open.get(h, False)),
-                "jammed": h in faults.jammed_hatches, "valve_stuck": h in faults.stuck_valves,
-                "gone": h in sim.departed_hatches} for h in sim.station.hatches]
-    leaks = [{"id": lid, "at": s["at"], "cda_m2": s["cda_m2"], "active": s["cda_m2"] > 0,
-              "isolated_s": sim.leak_isolated.get(lid), "repaired_s": sim.leak_repaired.get(lid)}
-             for lid, s in sim.leak_state.items()]
+    gone = {h for v, x in state.shelter.items() if x.departed for h in [x.hatch] if h}
+    hatches = [{"id": h, "open": x.open, "valve_open": bool(x.valve_open), "jammed": x.jammed,
+                "valve_stuck": x.valve_stuck, "gone": h in gone} for h, x in state.hatches.items()]
+    leaks = [{"id": lid, "at": x.at, "cda_m2": x.cda_m2, "active": x.active, "isolated": x.isolated,
+              "repaired": x.repaired} for lid, x in state.leaks.items()]
     injects = [{"name": i.name, "fault": i.fault, "note": i.note,
                 "trigger": "at" if i.at is not None else "when" if i.when is not None else "manual",
                 "fired_s": run.fired.get(i.name), "fired_at": clock(run.fired.get(i.name))}
                for i in run.drill.drill.injects]
-    procedures = [{"label": r.label, "name": r.procedure.name, "phase": r.phase} for r in running_procedures(run)]
+    procedures = [{"label": label, "name": x.name, "phase": x.phase} for label, x in state.procedures.items()
+                  if x.status == "running"]
     station_tres = float(np.min(tres)) if len(tres) else float("inf")
     return {
         "t_s": float(run.env.now), "clock": clock(run.env.now), "paused": source.paused,
-        "speed": source.pacer.speed, "alarms": sorted(sim.alarms_active),
+        "speed": source.pacer.speed, "alarms": sorted(state.alarms),
         "treserve": treserve_text(station_tres), "compartments": compartments, "hatches": hatches,
-        "crew": _crew(run), "leaks": leaks, "injects": injects, "procedures": procedures,
+        "crew": _crew(state), "leaks": leaks, "injects": injects, "procedures": procedures,
         "faults": {"gauges": {k: {"failed": g.failed, "bias_mmHg": g.bias / MMHG, "scale": g.scale}
                               for k, g in faults.gauges.items()},
                    "unavailable_vehicles": sorted(faults.unavailable_vehicles),
@@ -148,21 +151,20 @@ def gauge_reading(run: DrillRun, name: str, p_true: float) -> float | None:
     return float(quantize(value, step))
 
 
-def trainee_view(run: DrillRun, source) -> dict[str, Any]:
-    """What the crew see at the current tick (see the module docstring)."""
+def trainee_view(run: DrillRun, source, state: StationState, reported: set[str], stuck: set[str]) -> dict[str, Any]:
+    """What the crew see at the current tick (see the module docstring): *reported* and *stuck*
+    are the hatches someone found jammed and the valves someone found stuck."""
     sim = run.sim
     p = np.asarray(sim.solver.pressure(), float)
     gauges = []
     for i, n in enumerate(sim.names):
         reading = gauge_reading(run, n, float(p[i]))
         gauges.append({"id": n, "reading_mmHg": None if reading is None else round(reading / MMHG, 1)})
-    reported = {e["hatch"] for e in sim.log.events if e["kind"] == "hatch_jammed"}
-    stuck = {e["hatch"] for e in sim.log.events if e["kind"] == "valve_stuck"}
-    hatches = [{"id": h, "open": bool(sim.hatch_open[h]), "valve_open": bool(sim.valve_open.get(h, False)),
-                "reported_jammed": h in reported, "reported_valve_stuck": h in stuck}
-               for h in sim.station.hatches if h not in sim.departed_hatches]
+    gone = {x.hatch for x in state.shelter.values() if x.departed}
+    hatches = [{"id": h, "open": x.open, "valve_open": bool(x.valve_open), "reported_jammed": h in reported,
+                "reported_valve_stuck": h in stuck} for h, x in state.hatches.items() if h not in gone]
     return {"t_s": float(run.env.now), "clock": clock(run.env.now), "paused": source.paused,
-            "alarms": sorted(sim.alarms_active), "gauges": gauges, "hatches": hatches, "crew": _crew(run)}
+            "alarms": sorted(state.alarms), "gauges": gauges, "hatches": hatches, "crew": _crew(state)}
 
 
 def trainee_event(e: dict[str, Any]) -> dict[str, Any] | None:

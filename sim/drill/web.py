@@ -243,18 +243,16 @@ async def _serve(run: DrillRun, out: Path, speed: float, port: int) -> StationSe
 
     hub = Hub(loop, new_session)
     hub.session = new_session("", None)
-    hub.session.start()
     app = make_app(hub)
     runner = web.AppRunner(app, handle_signals=False, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, HOST, port)
     try:
         await site.start()
-    except OSError as exc:
-        hub.session.stop("the station could not start")
-        await loop.run_in_executor(None, hub.session.join)
+    except OSError as exc:  # before the session starts: nothing is written
         await runner.cleanup()
         raise UsageError(f"--port {port}: cannot listen on {HOST}:{port}: {exc.strerror or exc}") from None
+    hub.session.start()
     bound = site._server.sockets[0].getsockname()[1]  # the real port when --port 0
     base = f"http://{HOST}:{bound}"
     crew = list(run.sim.crew)

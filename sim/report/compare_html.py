@@ -103,8 +103,11 @@ def _event(e: dict | None) -> str:
     return f"{time_text(e['t'])} {e['kind']} {details}".rstrip()
 
 
-def write_comparison(records: list, cmp: dict[str, Any], html_path: str | Path) -> Path:
-    """Draw the overlay of *records* and write the comparison page to *html_path*; returns it."""
+def write_comparison(records: list, cmp: dict[str, Any], html_path: str | Path, sections: tuple[str, ...] = ()) -> Path:
+    """Draw the overlay of *records* and write the comparison page to *html_path*; returns it.
+
+    *sections*: extra HTML sections put before the end of the page (drill runs' scorecards side by side).
+    """
     labels = [r["label"] for r in cmp["runs"]]
     shelters = [shelter_of(r.summary, list(getattr(r.events, "events", r.events))) for r in records]
     with tempfile.TemporaryDirectory(prefix="safehaven-compare-") as tmp:
@@ -112,6 +115,8 @@ def write_comparison(records: list, cmp: dict[str, Any], html_path: str | Path) 
         if all(len(r.series.t) for r in records):
             plot = plot_overlay(records, labels, Path(tmp) / "overlay.png", shelters)
         text = render_comparison_html(cmp, plot)
+    if sections:
+        text = text.replace("</body></html>\n", "".join(sections) + "</body></html>\n")
     html_path = Path(html_path)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     return atomic_write(html_path, text)

@@ -72,10 +72,12 @@ def embedded_png(path: Path, alt: str) -> str:
     return f'<img alt="{_e(alt)}" src="data:image/png;base64,{data}">'
 
 
-def render_html(record, images: dict[str, Path], at: float | None = None, missing: str | None = None) -> str:
+def render_html(record, images: dict[str, Path], at: float | None = None, missing: str | None = None,
+                sections: tuple[str, ...] = ()) -> str:
     """The report page for a run record and its PNG plots (``{caption: path}``).
 
-    *missing* says why the station diagram could not be drawn (the run's inputs did not load).
+    *missing* says why the station diagram could not be drawn (the run's inputs did not load);
+    *sections* are HTML sections placed after the run's table (a drill run's scorecard).
     """
     s = record.summary
     parts = [f"<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{_e(s.get('scenario'))}"
@@ -96,6 +98,7 @@ def render_html(record, images: dict[str, Path], at: float | None = None, missin
             if (m.core or m.value is not None) and not m.key.startswith("crew.")]  # crew: their own table
     parts.append("<h2>Milestones</h2><p class=\"muted\">times since the start as HH:MM:SS; durations the "
                  "same way</p>" + html_table(["milestone", "value", "note"], rows, {1}))
+    parts.extend(sections)
     if s.get("checks"):
         rows = []
         for c in s["checks"]:
@@ -180,7 +183,7 @@ def station_caption(state) -> str:
 
 
 def write_report(run_dir: str | Path, html_path: str | Path, png_dir: str | Path | None = None,
-                 at: float | None = None) -> Path:
+                 at: float | None = None, sections: tuple[str, ...] = ()) -> Path:
     """Draw the plots of a run directory and write the self-contained HTML report.
 
     Parameters
@@ -193,6 +196,8 @@ def write_report(run_dir: str | Path, html_path: str | Path, png_dir: str | Path
         Keep the PNGs there (created if needed); otherwise they live in a temporary directory.
     at : float, optional
         Instant for the station drawing [s]; default when the station's lowest pressure occurred.
+    sections : tuple of str, optional
+        Extra HTML sections after the run's table (``safehaven report`` adds a drill's scorecard).
 
     Returns
     -------
@@ -237,7 +242,7 @@ def write_report(run_dir: str | Path, html_path: str | Path, png_dir: str | Path
         gantt = plot_crew_activity(record.events, out_dir / "crew.png")
         if gantt is not None:
             images["Crew activity: who did what when"] = gantt
-        text = render_html(record, images, at, missing=missing)
+        text = render_html(record, images, at, missing=missing, sections=sections)
     html_path = Path(html_path)
     html_path.parent.mkdir(parents=True, exist_ok=True)
     html_path.write_text(text, encoding="utf-8")

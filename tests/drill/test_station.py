@@ -156,3 +156,21 @@ def test_bad_serve_arguments_are_refused(drill_dir):
         r = subprocess.run([safehaven, "drill", "served.yaml", *extra], cwd=drill_dir, capture_output=True,
                            text=True, timeout=60)
         assert r.returncode == 2 and message in r.stderr and "Traceback" not in r.stderr, r.stderr
+
+
+def test_a_taken_port_is_refused_and_nothing_is_written(drill_dir):
+    import socket
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    (drill_dir / "served.yaml").write_text(SERVED_DRILL)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        r = subprocess.run([str(Path(sys.executable).with_name("safehaven")), "drill", "served.yaml", "--serve",
+                            "--port", str(port), "--out", "kept"], cwd=drill_dir, capture_output=True, text=True,
+                           timeout=120)
+    assert r.returncode == 2 and f"--port {port}: cannot listen" in r.stderr and "Traceback" not in r.stderr
+    assert not (drill_dir / "kept").exists()

@@ -94,14 +94,15 @@
       `<tr class="${c.dpdt_mmHg_min < -0.005 ? "falling" : ""}"><td>${esc(c.id)}</td><td class="num">${c.p_mmHg.toFixed(1)}</td>` +
       `<td class="num">${c.dpdt_mmHg_min.toFixed(2)}</td><td class="num">${c.trend_mmHg_min.toFixed(2)}</td><td class="num">${esc(c.treserve)}</td></tr>`));
     table("crew", ["", "where", "status", "task", ""], s.crew.map((m) =>
-      `<tr><td>${esc(m.id)}</td><td>${esc(m.aboard || m.location)}</td><td>${esc(m.status)}</td><td>${esc(m.activity)}</td>` +
+      `<tr><td>${esc(m.id)}</td><td>${esc(m.aboard || m.location)}</td><td>${esc(m.status)}</td><td>${esc(m.activity)}` +
+      `${m.trapped ? ` <span class="tag jam">trapped</span>` : ""}${m.blocked_by.length ? ` (${esc(m.blocked_by.join("; "))})` : ""}</td>` +
       `<td>${m.activity !== "idle" ? `<button data-cancel="${esc(m.id)}">cancel task</button>` : ""}</td></tr>`));
     table("hatches", ["hatch", "state", "valve", ""], s.hatches.filter((h) => !h.gone).map((h) =>
       `<tr><td>${esc(h.id)}</td><td>${h.open ? "open" : "closed"}</td><td>${h.valve_open ? "open" : "closed"}</td>` +
       `<td>${h.jammed ? '<span class="tag jam">jammed</span>' : ""}${h.valve_stuck ? '<span class="tag jam">valve stuck</span>' : ""}</td></tr>`));
     table("leaks", ["leak", "at", "CdA m²", "isolated", "repaired"], s.leaks.map((l) =>
       `<tr><td>${esc(l.id)}</td><td>${esc(l.at)}</td><td class="num">${Number(l.cda_m2).toExponential(2)}</td>` +
-      `<td>${l.isolated_s === null ? "" : "yes"}</td><td>${l.repaired_s === null ? "" : "yes"}</td></tr>`));
+      `<td>${l.isolated ? "yes" : ""}</td><td>${l.repaired ? "yes" : ""}</td></tr>`));
     table("injects", ["inject", "fault", "note", ""], s.injects.map((i) =>
       `<tr><td>${esc(i.name)}</td><td>${esc(i.fault)} (${esc(i.trigger)})</td><td>${esc(i.note || "")}</td>` +
       `<td>${i.fired_s === null ? `<button data-inject="${esc(i.name)}">fire</button>` : `fired ${esc(i.fired_at)}`}</td></tr>`));
