@@ -190,36 +190,52 @@ def _play_live(args, run, out: Path, source_of, speed: float | None = None, fres
     return _finish(args, run, result, out, console.speed)
 
 
-def read_session(directory: Path) -> tuple[dict, dict, Path]:
-    """The session.yaml, inputs/manifest.json and drill file of a drill's session directory.
+def read_session(directory: Path, what: str = "session") -> tuple[dict, dict, Path]:
+    """The session.yaml, inputs/manifest.json and drill file of a drill's session or run directory,
+    read with the validated readers (the directory may have been edited by hand).
 
     Raises
     ------
-    UsageError
-        When the directory is not one (with what is missing or unreadable).
+    UsageError, InputError
+        When the directory is not one, or a file in it is not what Safehaven writes (located).
     """
-    import yaml
+    from sim.paths import inside
+    from sim.results import artefacts
 
     directory = Path(directory)
     manifest_path, session_path = directory / "inputs" / "manifest.json", directory / "session.yaml"
     for path in (manifest_path, session_path):
         if not path.is_file():
-            raise UsageError(f"{directory}: not a drill's session directory (no {path.relative_to(directory)})")
-    try:
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        session = yaml.safe_load(session_path.read_text(encoding="utf-8")) or {}
-    except (ValueError, yaml.YAMLError) as exc:
-        raise UsageError(f"{directory}: cannot read its session: {exc}") from None
-    if not isinstance(manifest, dict) or not isinstance(session, dict):
-        raise UsageError(f"{directory}: session.yaml and inputs/manifest.json must be mappings")
-    drill_rel = (manifest.get("files") or {}).get("drill")
-    if not isinstance(drill_rel, str):
-        raise UsageError(f"{directory}: inputs/manifest.json names no drill file")
+            raise UsageError(f"{directory}: not a drill's {what} directory (no {path.relative_to(directory)})")
+    manifest = artefacts.manifest(manifest_path)
+    session = artefacts.yaml_mapping(session_path)
+    drill_path = inside(directory / "inputs", manifest.get("files", {}).get("drill"),
+                        display=str(manifest_path), what="drill file")
+
+    def bad(message: str):
+        return UsageError(f"{session_path}: {message}")
+
+    if session.get("mode", "batch") not in ("batch", "live"):
+        raise bad("mode must be batch or live")
+    if session.get("play", "procedures") not in ("procedures", "trainees", None):
+        raise bad("play must be procedures or trainees")
+    seed = session.get("seed", manifest.get("seed"))
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+        raise bad("seed must be a whole number from 0 to 2**63-1")
+    if session.get("speed") is not None and not (isinstance(session["speed"], int | float)
+                                                 and 0 < session["speed"] <= 1e6):
+        raise bad("speed must be a number from 0 to 1e6")
+    reached = session.get("reached_s", 0.0)
+    if not isinstance(reached, int | float) or isinstance(reached, bool) or not 0 <= reached < 1e12:
+        raise bad("reached_s must be a time >= 0 [s]")
     commands = session.get("commands") or []
-    if not isinstance(commands, list) or not all(isinstance(c, dict) and "t" in c and "command" in c
-                                                 for c in commands):
-        raise UsageError(f"{directory}/session.yaml: 'commands' must be a list of {{t, command}}")
-    return session, manifest, directory / "inputs" / drill_rel
+    if not isinstance(commands, list) or not all(
+            isinstance(c, dict) and isinstance(c.get("command"), str) and isinstance(c.get("t"), int | float)
+            and not isinstance(c.get("t"), bool) and 0 <= c["t"] < 1e12 for c in commands):
+        raise bad("'commands' must be a list of {t: a time >= 0 [s], command: text}")
+    if [c["t"] for c in commands] != sorted(c["t"] for c in commands):
+        raise bad("'commands' must be in time order")
+    return session, manifest, drill_path
 
 
 def _resume(args) -> int:
@@ -238,7 +254,7 @@ def _resume_from(args, session: dict, manifest: dict, drill_path: Path) -> int:
     from sim.scenario.drill_load import load_drill
 
     drill = load_drill(drill_path)
-    run = DrillRun(drill, int(session.get("seed", manifest.get("seed", 0))), mode="live",
+    run = DrillRun(drill, session.get("seed", manifest.get("seed")), mode="live",
                    play=session.get("play") or "procedures")
     commands = session["commands"] if isinstance(session.get("commands"), list) else []
     quits = [float(c["t"]) for c in commands if str(c["command"]).split()[:1] == ["quit"]]
@@ -252,26 +268,19 @@ def _resume_from(args, session: dict, manifest: dict, drill_path: Path) -> int:
 
 def replay_drill(directory: Path):
     """Re-run a drill's run directory; returns ``(identical, result, first differing line or None)``."""
-    import yaml
-
     from sim.drill.injects import DrillRun
     from sim.drill.record import session_files
     from sim.drill.session import ReplaySource, control_process
     from sim.scenario.drill_load import load_drill
 
     directory = Path(directory)
-    manifest_path, session_path = directory / "inputs" / "manifest.json", directory / "session.yaml"
-    for path in (manifest_path, session_path, directory / "events.jsonl"):
-        if not path.is_file():
-            raise UsageError(f"{directory}: not a drill's run directory (no {path.relative_to(directory)})")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-    session = yaml.safe_load(session_path.read_text(encoding="utf-8")) or {}
-    drill_rel = manifest.get("files", {}).get("drill")
-    if drill_rel is None:
-        raise UsageError(f"{directory}: inputs/manifest.json names no drill file")
-    drill = load_drill(directory / "inputs" / drill_rel)
+    if not (directory / "events.jsonl").is_file():
+        raise UsageError(f"{directory}: not a drill's run directory (no events.jsonl)")
+    session, manifest, drill_path = read_session(directory, "run")
+    drill = load_drill(drill_path)
     mode = session.get("mode", "batch")
-    run = DrillRun(drill, int(session.get("seed", manifest["seed"])), mode=mode, play=session.get("play") or "procedures")
+    run = DrillRun(drill, session.get("seed", manifest.get("seed")), mode=mode,
+                   play=session.get("play") or "procedures")
     control = control_process(ReplaySource(session.get("commands") or [])) if mode == "live" else None
     result = run.run(control)
     result.extra["files"] = {**result.extra.get("files", {}), **session_files(result, run, session.get("speed"))}

@@ -84,3 +84,30 @@ def test_a_killed_session_keeps_its_inputs_and_commands(drill_dir, tmp_path):
     assert "session directory" in resumed.stdout
     assert yaml.safe_load((out / "session.yaml").read_text())["status"] == "ended"
     assert _replay(out, drill_dir).returncode == 0
+
+
+def test_a_tampered_session_is_refused_with_its_path(drill_dir, tmp_path):
+    """--resume and --replay read session.yaml and the manifest with the validated readers."""
+    (drill_dir / "live.yaml").write_text(LIVE_DRILL)
+    out = tmp_path / "batch"
+    subprocess.run([sys.executable, "-m", "sim.cli_drill", "live.yaml", "--out", str(out)], cwd=drill_dir,
+                   capture_output=True, timeout=120)
+    session = yaml.safe_load((out / "session.yaml").read_text())
+    cases = [({**session, "commands": [{"t": "soon", "command": "quit"}]}, "'commands' must be a list"),
+             ({**session, "seed": -4}, "seed must be a whole number"),
+             ({**session, "mode": "live", "reached_s": "late"}, "reached_s must be a time")]
+    for doc, message in cases:
+        (out / "session.yaml").write_text(yaml.safe_dump(doc))
+        for args in (["--resume", str(out)], ["--replay", str(out)]):
+            r = subprocess.run([sys.executable, "-m", "sim.cli_drill", *args], cwd=drill_dir, capture_output=True,
+                               text=True, timeout=120, stdin=subprocess.DEVNULL)
+            assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+            if args[0] == "--replay" or doc.get("mode") == "live":
+                assert message in r.stderr and "session.yaml" in r.stderr, r.stderr
+    manifest = json.loads((out / "inputs" / "manifest.json").read_text())
+    manifest["files"]["drill"] = "../../../elsewhere.yaml"
+    (out / "session.yaml").write_text(yaml.safe_dump(session))
+    (out / "inputs" / "manifest.json").write_text(json.dumps(manifest))
+    r = subprocess.run([sys.executable, "-m", "sim.cli_drill", "--replay", str(out)], cwd=drill_dir,
+                       capture_output=True, text=True, timeout=120)
+    assert r.returncode == 2 and "drill file" in r.stderr and "Traceback" not in r.stderr, r.stderr
