@@ -78,7 +78,7 @@ def test_a_killed_session_keeps_its_inputs_and_commands(drill_dir, tmp_path):
     assert session["status"] == "running"
     assert [c["command"] for c in session["commands"]] == ["move a to node"]
     assert (out / "inputs" / "manifest.json").is_file()
-    resumed = subprocess.run([sys.executable, "-m", "sim.cli_drill", "--resume", str(out), "--speed", "1e6"],
+    resumed = subprocess.run([sys.executable, "-m", "sim.cli_drill", "--resume", str(out), "--speed", "100000"],
                              cwd=drill_dir, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
     assert resumed.returncode in (0, 1), resumed.stdout + resumed.stderr
     assert "session directory" in resumed.stdout
