@@ -7,7 +7,10 @@ procedures built from the schemas; mutations of the shipped station, scenarios a
 batches of fresh random examples until the time is up; every fuzzed file goes through ``validate``
 and, where it can run, a short ``run --out``. Prints the count of cases tried by outcome (exit 0, 1,
 2, 3, hang, traceback) and writes them as JSON, with every crashing input for a bug report.
-Exit status: 0 when nothing crashed, 1 otherwise.
+Between batches it runs the attacks by class of defect of ``tests/reliability/attacks.py`` (hostile
+stored paths, extreme values, tampered run directories, bad command-line values, names with
+terminal or plot controls) and counts, per class, the cases tried and the defects found.
+Exit status: 0 when nothing crashed and no attack found a defect, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ set_hypothesis_home_dir(_HYPOTHESIS_HOME)
 
 from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from reliability.attacks import CLASSES, Attacks  # noqa: E402
 from reliability.fuzzing import Tally, Workspace, run_case  # noqa: E402
 from reliability.harness import clean_env, dump  # noqa: E402
 from reliability.strategies import (  # noqa: E402
@@ -58,8 +62,23 @@ def _case(kind, how, stop, generated, ws, tally):
     return case
 
 
-def campaign(minutes: float, root_seed: int, tally: Tally, ws: Workspace) -> None:
-    """Run batches of every strategy until *minutes* have passed."""
+def attack_round(attacks: Attacks, rng, per_class: dict) -> None:
+    """One case of every attack class; *per_class* collects {class: {"cases", "defects", "examples"}}."""
+    for name in CLASSES:
+        case = getattr(attacks, name)(rng)
+        entry = per_class.setdefault(name, {"cases": 0, "defects": 0, "examples": []})
+        entry["cases"] += 1
+        found = case.defects()
+        entry["defects"] += bool(found)
+        entry["examples"] += found[: max(0, 5 - len(entry["examples"]))]
+
+
+def campaign(minutes: float, root_seed: int, tally: Tally, ws: Workspace, attacks: Attacks | None = None,
+             per_class: dict | None = None) -> None:
+    """Run batches of every strategy, and rounds of attacks by class, until *minutes* have passed."""
+    import random
+
+    rng = random.Random(root_seed)
     generated = {"station": station_documents(), "scenario": scenario_documents(),
                  "procedure": procedure_documents()}
     stop = time.monotonic() + 60.0 * minutes
@@ -74,6 +93,9 @@ def campaign(minutes: float, root_seed: int, tally: Tally, ws: Workspace) -> Non
 
                 case = _case(kind, how, stop, generated, ws, tally)
                 seed(root_seed * 1_000_003 + batch)(BATCH(given(st.data())(case)))()
+                if attacks is not None:
+                    for _ in range(5):
+                        attack_round(attacks, rng, per_class)
 
 
 def main(argv=None) -> int:
@@ -86,17 +108,22 @@ def main(argv=None) -> int:
     clean_env()
     tally = Tally()
     t0 = time.monotonic()
+    per_class: dict = {}
     with tempfile.TemporaryDirectory(prefix="safehaven-fuzz-") as tmp:
-        ws = Workspace(Path(tmp))
-        campaign(args.minutes, args.seed, tally, ws)
-    result = {"minutes": round((time.monotonic() - t0) / 60, 2), "seed": args.seed, **tally.as_json()}
+        ws = Workspace(Path(tmp) / "ws")
+        campaign(args.minutes, args.seed, tally, ws, Attacks(Path(tmp) / "attacks"), per_class)
+    result = {"minutes": round((time.monotonic() - t0) / 60, 2), "seed": args.seed, **tally.as_json(),
+              "classes": per_class}
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
     print(f"fuzz: {tally.cases} cases, {tally.commands} commands in {result['minutes']} min (seed {args.seed})")
     for outcome, n in sorted(tally.by_outcome().items()):
         print(f"  {outcome:10s} {n:7d}")
     print(f"  crashes    {len(tally.crashes):7d}   (details in {args.json})")
-    return 0 if not tally.crashes else 1
+    for name, entry in per_class.items():
+        print(f"  attacks {name:10s} {entry['cases']:6d} cases, {entry['defects']} defects")
+    defects = sum(e["defects"] for e in per_class.values())
+    return 0 if not tally.crashes and not defects else 1
 
 
 if __name__ == "__main__":
