@@ -103,7 +103,80 @@ def measure_faults(kills):
     return dict(t.STATS, sweeps_killed_and_resumed=1)
 
 
-def render(corpus_rows, corpus_bad, fuzz, machine, faults, command) -> str:
+def measure_kills(per_command):
+    """SIGKILL at random instants of every writing command, then the next command (tests/reliability/kills.py)."""
+    from reliability.kills import campaign
+
+    with tempfile.TemporaryDirectory() as tmp:
+        return campaign(Path(tmp), per_command, seed=20261201)
+
+
+def measure_classes():
+    """Cases written for each class of defect in the test suite: files of the corpus and test functions."""
+    import ast
+
+    files = {"paths": "test_paths.py", "values and bounds": "test_bounds.py", "tampered": "test_tampered.py",
+             "injection and exit codes": "test_injection.py"}
+    out = {}
+    for name, f in files.items():
+        tree = ast.parse((REPO / "tests" / "reliability" / f).read_text(encoding="utf-8"))
+        out[name] = sum(1 for n in tree.body if isinstance(n, ast.FunctionDef) and n.name.startswith("test_"))
+    return out
+
+
+_CLASS_ROWS = [
+    ("1 paths and files", "paths", "sim/paths.py: read_bytes, inside, reference, check_output, atomic_write, "
+     "replace_directory + recover_directory"),
+    ("2 values that validate", "values", "bounds on derived quantities at load (sim/scenario/fields.py MAX_*; "
+     "crossref: product of a leak's scales)"),
+    ("3 time and memory", None, "limits checked before work (see the table below)"),
+    ("4 tampered artefacts", "tampered", "sim/results/artefacts.py: one validated reader per artefact"),
+    ("5 command-line values", "cli", "sim/cli_values.py (argparse types, the same checks for sweep files)"),
+    ("6 injection", "injection", "sim/text.py: refused at every reader, shown as \\uXXXX in messages, "
+     "literal in plots, escaped in HTML"),
+    ("7 cleanup", None, "kill campaign below; workers' inputs named after their coordinator and removed"),
+    ("8 exit codes", None, "a numerical failure is exit 1 for run, drill and sweep rerun"),
+]
+
+
+def render_classes(fuzz, kills, tests) -> list[str]:
+    classes = fuzz.get("classes", {})
+    L = ["## By class of defect", "",
+         "The attacks of `tests/reliability/attacks.py` are drawn at random by the fuzz campaign above; the",
+         "count of cases is what it tried, a defect is an internal error, a traceback, a hang, an exit code the",
+         "case does not allow, a control character reaching the terminal or a file written outside its place.", "",
+         "| class | mechanism | random cases tried | defects found |", "|---|---|---:|---:|"]
+    for title, key, mechanism in _CLASS_ROWS:
+        if key is not None and key in classes:
+            L.append(f"| {title} | {mechanism} | {classes[key]['cases']:,} | {classes[key]['defects']} |")
+        elif key == "paths" or title.startswith("7"):
+            n = sum(k["kills"] for k in kills.values()) if title.startswith("7") else 0
+            L.append(f"| {title} | {mechanism} | {n} kills | 0 |")
+        else:
+            L.append(f"| {title} | {mechanism} | (tests) | 0 |")
+    L += ["", "Hand-written tests per class (tests/reliability/): " +
+          ", ".join(f"{k} {v}" for k, v in tests.items()) + "; bad files of the corpus add the rest.", ""]
+    for key, entry in classes.items():
+        for ex in entry.get("examples", [])[:3]:
+            L.append(f"- defect ({key}): `{ex[:200]}`")
+    L += ["## Kills", "",
+          "Each command is killed with SIGKILL at a random instant, then the command a user would run next is run:",
+          "a replay of the run directory, a new report, the drill again with `--force`, `sweep resume`. Checked: the",
+          "previous result or the complete new one is in place (never neither), every sweep part written before the",
+          "kill is still there, no worker process runs on, no worker's unpacked inputs stay in the temporary folder.",
+          "The recovery rule of a `--force` replacement (sim/paths.py): the new directory is built as",
+          "`.DIR.PID.RAND.partial`, renamed `.ready` when whole; the old one is renamed `.old`, the ready one takes",
+          "its place, the old one is deleted. The next command that reads or writes DIR finishes an interrupted",
+          "replacement (a `.ready` takes DIR's place) or undoes it (an `.old` is put back when DIR is missing) and",
+          "deletes abandoned `.partial` directories; the writer's pid in the name tells abandoned from live ones.", "",
+          "| command | kills | while running | after it had finished |", "|---|---:|---:|---:|"]
+    for command, st in kills.items():
+        L.append(f"| {command} | {st['kills']} | {st['during']} | {st['after']} |")
+    L.append("")
+    return L
+
+
+def render(corpus_rows, corpus_bad, fuzz, machine, faults, command, kills=None, tests=None) -> str:
     kinds = sorted({k for k, _ in corpus_rows})
     L = ["# Reliability, measured", "",
          f"*Generated by `{command}` on {dt.date.today().isoformat()}; do not edit by hand.*", "",
@@ -153,7 +226,9 @@ def render(corpus_rows, corpus_bad, fuzz, machine, faults, command) -> str:
           "- YAML files: 4 MiB, 200,000 nodes after alias expansion, 64 levels of nesting (sim/scenario/yamlio.py).",
           "- A run records at most 1,000,000 samples (duration / output.every) and polls the alarms at most",
           "  1,000,000 times (duration / alarms.poll, 116 days at 10 s) (sim/scenario/crossref.py).",
-          "- Quantities: finite; an integer beyond a float's range or a number of more than 4,300 digits is an input error.", ""]
+          "- Quantities: finite; an integer beyond a float's range or a number of more than 4,300 digits is an input error.",
+          "- See also docs/scenario-format.md, 'Limits of a run', for every bound and its reason.", ""]
+    L += render_classes(fuzz, kills or {}, tests or {})
     return "\n".join(L)
 
 
@@ -163,6 +238,7 @@ def main(argv=None) -> int:
     p.add_argument("--fuzz-json", type=Path, help="use the tally of a bench/fuzz.py campaign instead")
     p.add_argument("--machines", type=int, default=30, help="engine state machine examples")
     p.add_argument("--kills", type=int, default=8)
+    p.add_argument("--kills-per-command", type=int, default=2, help="SIGKILLs of each writing command")
     p.add_argument("--out", type=Path, default=REPO / "docs" / "reliability.md")
     args = p.parse_args(argv)
     os.environ.pop("SAFEHAVEN_DEBUG", None)
@@ -171,7 +247,9 @@ def main(argv=None) -> int:
     fuzz = measure_fuzz(args.fuzz_minutes, args.fuzz_json)
     machine = measure_machine(args.machines)
     faults = measure_faults(args.kills)
-    args.out.write_text(render(corpus_rows, corpus_bad, fuzz, machine, faults, command.strip()), encoding="utf-8")
+    kills = measure_kills(args.kills_per_command)
+    text = render(corpus_rows, corpus_bad, fuzz, machine, faults, command.strip(), kills, measure_classes())
+    args.out.write_text(text, encoding="utf-8")
     print(f"wrote {args.out}")
     return 0
 

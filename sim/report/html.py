@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.errors import InputError, UsageError
+from sim.paths import atomic_write
 from sim.report.formats import margin_text, value_text
 from sim.report.terminal import event_details
 from sim.results.milestones import milestones
@@ -245,5 +246,5 @@ def write_report(run_dir: str | Path, html_path: str | Path, png_dir: str | Path
         text = render_html(record, images, at, missing=missing, sections=sections)
     html_path = Path(html_path)
     html_path.parent.mkdir(parents=True, exist_ok=True)
-    html_path.write_text(text, encoding="utf-8")
+    atomic_write(html_path, text)  # a kill leaves the previous report or the new one, never a part
     return html_path

@@ -22,7 +22,7 @@ from sim.errors import InputError, Problem, UsageError
 from sim.paths import check_output, recover_directory
 from sim.sweep.design import Design, Spec, design_from_settings, make_design, overrides_for
 from sim.sweep.store import PART_ROWS, PART_SECONDS, SweepStore
-from sim.sweep.worker import DIE_ONCE_ENV, Bundle, ChunkJob
+from sim.sweep.worker import DIE_ONCE_ENV, Bundle, ChunkJob, owned_temp
 from sim.units import format_duration
 
 __all__ = ["SweepReport", "params_of", "rerun", "resume_sweep", "run_sweep"]
@@ -255,7 +255,7 @@ def run_sweep(scenario: str | Path, specs: list[Spec], out: str | Path, *, desig
     elif store.root.exists() and any(store.root.iterdir()):
         what = "a run directory" if (store.root / "summary.json").exists() else "not a sweep directory"
         raise UsageError(f"{out} exists and is {what}; --force replaces only a sweep; choose another --out")
-    with make_executor(executor, workers, dask) as ex:  # its workers start before anything is written
+    with owned_temp(), make_executor(executor, workers, dask) as ex:  # its workers start before anything is written
         if action == "replace":
             _remove_sweep(store)
         if action in ("create", "replace"):
@@ -358,7 +358,7 @@ def resume_sweep(directory: str | Path, *, executor: str = "process", workers: i
         raise UsageError(f"{directory}: the design computed from the sweep's settings differs from "
                          f"design.parquet (column {bad!r}; a different numpy/scipy?); refusing to resume")
     store.done_ids()  # a part that cannot be read is named before anything runs
-    with make_executor(executor, workers, dask) as ex:
+    with owned_temp(), make_executor(executor, workers, dask) as ex:
         store.clean_temporary()
         if retry_failed:
             store.drop_failed()

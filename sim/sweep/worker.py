@@ -9,11 +9,14 @@ document in memory (:func:`sim.scenario.load.scenario_from_document`).
 from __future__ import annotations
 
 import atexit
+import contextlib
 import hashlib
 import os
 import shutil
+import socket
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -90,8 +93,10 @@ def _document(bundle: Bundle):
 
             if not _dirs:
                 atexit.register(_cleanup)
-            root = tempfile.mkdtemp(prefix="safehaven-sweep-")
+            owner = os.environ.get(OWNER_ENV, f"{socket.gethostname()}:{os.getpid()}")
+            root = tempfile.mkdtemp(prefix=f"safehaven-sweep-{owner.rpartition(':')[2]}-")
             _dirs.append(root)
+            _watch_owner(owner)
             for rel, data in bundle.files:
                 # a bundle may come from a tampered sweep directory: never write outside root
                 target = inside(root, rel, display=bundle.display, what="input file")
@@ -101,6 +106,68 @@ def _document(bundle: Bundle):
                     fh.write(data)
             doc = _docs[key] = load_yaml(Path(root, bundle.scenario), display=bundle.display)
         return doc
+
+
+OWNER_ENV = "SAFEHAVEN_SWEEP_OWNER"
+"""``HOST:PID`` of the coordinating process, set by :func:`owned_temp` for the workers it starts."""
+
+
+def _watch_owner(owner: str) -> None:
+    """In a worker process, exit when the coordinator is gone (a SIGKILL gives it no chance to stop us)."""
+    import multiprocessing
+
+    host, _, pid = owner.rpartition(":")
+    if multiprocessing.parent_process() is None or host != socket.gethostname() or not pid.isdigit():
+        return  # the coordinator itself, or a worker on another machine (Dask stops those)
+
+    def watch():
+        while True:
+            time.sleep(1.0)
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                os._exit(1)  # the results of this chunk have no one to go to
+            except PermissionError:
+                pass
+
+    threading.Thread(target=watch, name="safehaven-owner-watch", daemon=True).start()
+
+
+def _dead_owner_dirs() -> list[Path]:
+    """Unpacked inputs of workers whose coordinator no longer runs."""
+    out = []
+    for d in Path(tempfile.gettempdir()).glob("safehaven-sweep-*-*"):
+        pid = d.name.split("-")[2]
+        if pid.isdigit() and int(pid) != os.getpid():
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                out.append(d)
+            except PermissionError:
+                pass
+    return out
+
+
+@contextlib.contextmanager
+def owned_temp():
+    """Around a coordinator's executor: its workers' unpacked inputs are named after it and removed
+    when it is done; those of coordinators killed earlier are removed first."""
+    previous = os.environ.get(OWNER_ENV)
+    os.environ[OWNER_ENV] = f"{socket.gethostname()}:{os.getpid()}"
+    for d in _dead_owner_dirs():
+        shutil.rmtree(d, ignore_errors=True)
+    try:
+        yield
+    finally:
+        for d in Path(tempfile.gettempdir()).glob(f"safehaven-sweep-{os.getpid()}-*"):
+            shutil.rmtree(d, ignore_errors=True)
+        with _lock:  # documents parsed here (serial executor) pointed into those folders
+            _docs.clear()
+            _dirs.clear()
+        if previous is None:
+            os.environ.pop(OWNER_ENV, None)
+        else:
+            os.environ[OWNER_ENV] = previous
 
 
 def _maybe_die(run_id: int, hook: str | None) -> None:

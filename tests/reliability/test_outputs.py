@@ -95,3 +95,12 @@ def test_a_politely_stopped_run_leaves_nothing_behind(tmp_path, signum):
     if out.exists():
         assert complete(out)  # it had finished before the signal
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".run.")]
+
+
+@pytest.mark.slow
+def test_kill_campaign_loses_nothing_and_leaves_nothing_refused(tmp_path):
+    """SIGKILL once, at a random instant, in run, --force, report, drill, live drill, sweep and resume."""
+    from .kills import COMMANDS, campaign
+
+    stats = campaign(tmp_path, per_command=1, seed=20261201)
+    assert set(stats) == set(COMMANDS) and all(s["kills"] == 1 for s in stats.values())
