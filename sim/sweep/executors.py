@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from sim.errors import UsageError
-from sim.sweep.worker import ChunkJob, run_chunk, workers_ready
+from sim.sweep.worker import ChunkJob, run_chunk, watch_coordinator, workers_ready
 
 __all__ = ["EXECUTORS", "MAX_ATTEMPTS", "DaskExecutor", "Executor", "ProcessExecutor", "SerialExecutor",
            "make_executor"]
@@ -142,7 +142,8 @@ class ProcessExecutor(_Retrying):
 
         ctx = multiprocessing.get_context("forkserver")
         ctx.set_forkserver_preload(_PRELOAD)
-        return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        # each worker watches its coordinator from the start: a SIGKILLed coordinator leaves no worker
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx, initializer=watch_coordinator)
 
     def map_unordered(self, jobs):
         from concurrent.futures import FIRST_COMPLETED, wait

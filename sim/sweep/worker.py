@@ -23,7 +23,8 @@ from typing import Any
 
 from sim.paths import inside
 
-__all__ = ["DIE_ONCE_ENV", "Bundle", "ChunkJob", "run_chunk", "run_one", "workers_ready"]
+__all__ = ["DIE_ONCE_ENV", "OWNER_ENV", "Bundle", "ChunkJob", "owned_temp", "run_chunk", "run_one", "watch_coordinator",
+           "workers_ready"]
 
 DIE_ONCE_ENV = "SAFEHAVEN_SWEEP_TEST_DIE_ONCE"
 """Test hook: ``RUN_ID:FLAGFILE`` makes the worker process that is about to run RUN_ID exit at once
@@ -76,6 +77,7 @@ class ChunkJob:
 _lock = threading.Lock()
 _docs: dict[str, Any] = {}
 _dirs: list[str] = []
+_watching = False
 
 
 def _cleanup() -> None:
@@ -116,9 +118,11 @@ def _watch_owner(owner: str) -> None:
     """In a worker process, exit when the coordinator is gone (a SIGKILL gives it no chance to stop us)."""
     import multiprocessing
 
+    global _watching
     host, _, pid = owner.rpartition(":")
-    if multiprocessing.parent_process() is None or host != socket.gethostname() or not pid.isdigit():
-        return  # the coordinator itself, or a worker on another machine (Dask stops those)
+    if _watching or multiprocessing.parent_process() is None or host != socket.gethostname() or not pid.isdigit():
+        return  # watched already, the coordinator itself, or a worker on another machine (Dask stops those)
+    _watching = True
 
     def watch():
         while True:
@@ -131,6 +135,13 @@ def _watch_owner(owner: str) -> None:
                 pass
 
     threading.Thread(target=watch, name="safehaven-owner-watch", daemon=True).start()
+
+
+def watch_coordinator() -> None:
+    """A pool worker's initializer: exit when the coordinator named by :data:`OWNER_ENV` is gone."""
+    owner = os.environ.get(OWNER_ENV)
+    if owner:
+        _watch_owner(owner)
 
 
 def _dead_owner_dirs() -> list[Path]:

@@ -11,6 +11,7 @@ import json
 import os
 import random
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -37,25 +38,47 @@ def _start(*args, stdin=None) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def _kill_after(proc: subprocess.Popen, delay: float) -> bool:
-    """SIGKILL the process group of *proc* after *delay* [s]; True when it was still running."""
+def _kill_after(proc: subprocess.Popen, delay: float, group: bool = True) -> bool:
+    """SIGKILL *proc* (its whole process group, or the process alone) after *delay* [s]; True when it
+    was still running."""
     time.sleep(delay)
     alive = proc.poll() is None
     if alive:
-        os.killpg(proc.pid, signal.SIGKILL)
+        if group:
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     return alive
 
 
-def _no_orphans(marker: str) -> None:
-    """No process of a killed command (its command line names *marker*) may run on."""
-    deadline = time.monotonic() + 10
+def _workers_of(pid: int) -> list[int]:
+    """Processes started for the sweep coordinator *pid* (they carry its SAFEHAVEN_SWEEP_OWNER)."""
+    from sim.sweep.worker import OWNER_ENV
+
+    mark = f"{OWNER_ENV}={socket.gethostname()}:{pid}".encode()
+    found = []
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                if mark in (d / "environ").read_bytes().split(b"\0"):
+                    found.append(int(d.name))
+            except OSError:
+                continue
+    return found
+
+
+def _no_orphans(pid: int) -> None:
+    """No worker of the killed coordinator *pid* may run on (they watch it and exit within seconds)."""
+    deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        left = subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
+        left = _workers_of(pid)
         if not left:
             return
-        time.sleep(0.2)
-    raise AssertionError(f"processes left running after the kill: {left}")
+        time.sleep(0.3)
+    for w in left:
+        os.kill(w, signal.SIGKILL)
+    raise AssertionError(f"worker processes left running after their coordinator was killed: {left}")
 
 
 def kill_and_check(command: str, tmp: Path, rng: random.Random, span: float) -> str:
@@ -96,13 +119,15 @@ def kill_and_check(command: str, tmp: Path, rng: random.Random, span: float) -> 
         sweep = tmp / "sweep"
         if command == "resume":
             proc = _start("sweep", LEAK, *_SWEEP, "--out", sweep)
-            _kill_after(proc, 4.0)
+            _kill_after(proc, 4.0, group=False)
+            _no_orphans(proc.pid)
         temp_before = set(Path(tempfile.gettempdir()).glob("safehaven-sweep-*"))
         parts = sorted(p.name for p in (sweep / "parts").glob("part-*")) if (sweep / "parts").is_dir() else []
         args = ("sweep", "resume", sweep, "--workers", "1", "--quiet") if command == "resume" and \
             (sweep / "design.parquet").exists() else ("sweep", LEAK, *_SWEEP, "--out", sweep)
-        alive = _kill_after(_start(*args), delay)
-        _no_orphans(str(sweep))
+        proc = _start(*args)
+        alive = _kill_after(proc, delay, group=False)  # the coordinator alone: its workers must follow
+        _no_orphans(proc.pid)
         kept = sorted(p.name for p in (sweep / "parts").glob("part-*")) if (sweep / "parts").is_dir() else []
         assert set(parts) <= set(kept), "a completed part was lost"
         nxt = ("sweep", "resume", sweep, "--workers", "1", "--quiet") if (sweep / "design.parquet").exists() \
