@@ -112,6 +112,8 @@ class Attacks:
             case.outcomes.append((call_cli(["validate", scen]), (2,)))
         else:
             out = rng.choice([hostile, ".", "/proc/x", str(REPO / "scenarios"), str(TWO), "a" * 250])
+            if out not in (".", "/proc/x") and not out.startswith(("/", "~")):
+                out = str(d / out)  # a relative name is written where the attack works, not in the cwd
             case.outcomes.append((call_cli(["run", TWO, "--out", out, "--force", "--quiet",
                                             "--set", "duration=1 min"]), (0, 2)))
             if not TWO.is_file():
