@@ -83,6 +83,7 @@ class Exposure:
         self._mask: np.ndarray | None = None
         self._volume = {name: float(v) for name, v in zip(sim.names, sim.net.volume, strict=True)}
         self._places = sim.station.compartments | sim.station.vehicles
+        self._groups_cache: dict[tuple, tuple[list[list[str]], list[list[str]]]] = {}
 
     # -- what the series needs -------------------------------------------------------------
     def reserve_config(self) -> ReserveConfig:
@@ -121,9 +122,8 @@ class Exposure:
         sim = self.sim
         t = sim.env.now
         self._cfg, self._mask = None, None
-        gas = _groups(sim, through_valves=True)
+        gas, rooms = self._both_groups()
         where = {m.location for m in self._aboard()}
-        rooms = _groups(sim, through_valves=False)
         if where:
             self.crewed = {c for g in gas if where & set(g) for c in g}
             self.breathed = {c for g in rooms if where & set(g) for c in g}
@@ -143,6 +143,16 @@ class Exposure:
         if sim.crew:
             self._hazards(t, rooms)
             self._shelters(t)
+
+    def _both_groups(self) -> tuple[list[list[str]], list[list[str]]]:
+        """(through hatches or valves, through hatches) groups, once per hatch and valve state:
+        crew moves call :meth:`update` far more often than hatches change."""
+        sim = self.sim
+        key = (tuple(sim.hatch_open.values()), tuple(sim.valve_open.values()))
+        both = self._groups_cache.get(key)
+        if both is None:
+            both = self._groups_cache[key] = (_groups(sim, through_valves=True), _groups(sim, through_valves=False))
+        return both
 
     def _leaked(self, leak_id: str) -> float:
         masses = self.sim.solver.ledger.leaked_by_leak.get(leak_id)

@@ -1,4 +1,26 @@
-"""The run summary: outcome, margins and checks, as a JSON-ready dict (summary.json)."""
+"""The run summary: outcome, margins and checks, as a JSON-ready dict (summary.json).
+
+Sections and what they mean (the definitions live in docs/crew.md, docs/atmosphere.md
+"Treserve" and docs/scenario-format.md "Check"):
+
+``outcome``        the first outcome that applies (:meth:`sim.engine.Simulation.outcome`)
+``compartments``   per compartment the start, lowest (and when) and end pressure [Pa], and when it
+                   crossed the reserve floor [s]
+``leaks``          per leak: ``known``, ``started_s``, ``detected_s``/``detected_by`` (``known``,
+                   ``alarm``, ``measurement``), ``open_to_station`` (intervals [s] when it could draw
+                   on the crew's air), ``open_to_station_s``, ``open_to_station_kg``, ``isolated_s``
+                   (when last closed off; null while still open), ``repairs`` (every attempt) and
+                   ``repaired_s`` (the attempt that held), ``cda_m2``, ``leaked_kg``
+``treserve``       the model's Treserve: ``min_s``/``min_at_s`` for the crew's air, ``per_compartment``
+``measurements``   the crew's readings as measured (who, where, gauge resolution, ``confounded``,
+                   and the model's ``truth`` at that instant); ``treserve_first_s`` is the first
+``shelter``        the most used shelter vehicle's milestones; ``shelters`` every one;
+                   ``time_to_shelter_s`` for the crew a step sent to shelter
+``hazards``        hazards to the crew, with start and end [s]
+``crew``           per member: where they ended, where they were sent and whether they are there,
+                   ``trapped`` (why), statuses and worst exposure
+``checks``         the scenario's checks, then the default hazard checks (:mod:`sim.results.checks`)
+"""
 
 from __future__ import annotations
 
