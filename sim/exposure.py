@@ -84,6 +84,7 @@ class Exposure:
         self._volume = {name: float(v) for name, v in zip(sim.names, sim.net.volume, strict=True)}
         self._places = sim.station.compartments | sim.station.vehicles
         self._groups_cache: dict[tuple, tuple[list[list[str]], list[list[str]]]] = {}
+        self._volumes()  # before the first update (a driver may sample without calling run())
 
     # -- what the series needs -------------------------------------------------------------
     def reserve_config(self) -> ReserveConfig:
@@ -122,14 +123,7 @@ class Exposure:
         sim = self.sim
         t = sim.env.now
         self._cfg, self._mask = None, None
-        gas, rooms = self._both_groups()
-        where = {m.location for m in self._aboard()}
-        if where:
-            self.crewed = {c for g in gas if where & set(g) for c in g}
-            self.breathed = {c for g in rooms if where & set(g) for c in g}
-        else:  # nobody aboard (no crew, or all departed): the largest volume stands for the station
-            self.crewed = set(max(gas, key=lambda g: sum(self._volume[c] for c in g)))
-            self.breathed = set(max(rooms, key=lambda g: sum(self._volume[c] for c in g)))
+        gas, rooms = self._volumes()
         for leak_id, state in sim.leak_state.items():
             is_open = state["cda_m2"] > 0 and state["at"] in self.crewed
             zone = next(g for g in gas if state["at"] in g)
@@ -143,6 +137,18 @@ class Exposure:
         if sim.crew:
             self._hazards(t, rooms)
             self._shelters(t)
+
+    def _volumes(self) -> tuple[list[list[str]], list[list[str]]]:
+        """Set the crewed volume and the crew's air from the state now; returns the groups."""
+        gas, rooms = self._both_groups()
+        where = {m.location for m in self._aboard()}
+        if where:
+            self.crewed = {c for g in gas if where & set(g) for c in g}
+            self.breathed = {c for g in rooms if where & set(g) for c in g}
+        else:  # nobody aboard (no crew, or all departed): the largest volume stands for the station
+            self.crewed = set(max(gas, key=lambda g: sum(self._volume[c] for c in g)))
+            self.breathed = set(max(rooms, key=lambda g: sum(self._volume[c] for c in g)))
+        return gas, rooms
 
     def _both_groups(self) -> tuple[list[list[str]], list[list[str]]]:
         """(through hatches or valves, through hatches) groups, once per hatch and valve state:
