@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+from sim.paths import check_output
+
 __all__ = ["add_report_parsers", "main", "run_compare", "run_replay", "run_report"]
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
@@ -133,6 +135,9 @@ def run_report(args) -> int:
 
     at = parse_time(args.at) if args.at is not None else None
     html = args.html or (args.run / "report.html")
+    check_output(html, option="--html", directory=False)
+    if args.png_dir is not None:
+        check_output(args.png_dir, option="--png-dir")
     card = read_scorecard(args.run)  # a drill run: its score, expectations, injects and commands too
     out = write_report(args.run, html, png_dir=args.png_dir, at=at,
                        sections=(scorecard_html(card),) if card is not None else ())

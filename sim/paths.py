@@ -256,7 +256,7 @@ def check_output(path: str | Path, *, option: str = "--out", inputs: Iterable[st
         if directory and not p.is_dir():
             raise UsageError(f"{option} {text} exists and is not a directory")
         if not directory and p.is_dir():
-            raise UsageError(f"{option} {text} is a directory; name a file, e.g. {text.rstrip('/')}/graph.png")
+            raise UsageError(f"{option} {text} is a directory; name a file (in it, or beside it)")
         if p.is_symlink():
             raise UsageError(f"{option} {text} is a symbolic link; name the place itself")
     parent = absolute.parent

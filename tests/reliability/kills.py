@@ -111,8 +111,9 @@ def kill_and_check(command: str, tmp: Path, rng: random.Random, span: float) -> 
     elif command in ("drill", "live-drill"):
         live = ["--live", "--speed", "20000"] if command == "live-drill" else []
         alive = _kill_after(_start("drill", DRILL, *live, "--out", out, stdin="" if live else None), delay)
-        if out.exists():
-            assert (out / "scorecard.json").is_file() and (out / "summary.json").is_file()
+        if out.exists():  # a finished run directory, or a session on disk from its first moment
+            assert ((out / "scorecard.json").is_file() and (out / "summary.json").is_file()) or \
+                (out / "session.yaml").is_file(), sorted(p.name for p in out.iterdir())
         p = safehaven("drill", DRILL, "--out", out, "--force", *live, stdin="" if live else None)
         assert p.returncode in (0, 1), p.stderr
     else:
