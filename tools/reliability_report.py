@@ -163,7 +163,7 @@ def render_classes(fuzz, kills, tests) -> list[str]:
     for key, entry in classes.items():
         for ex in entry.get("examples", [])[:3]:
             L.append(f"- defect ({key}): `{ex[:200]}`")
-    L += ["## Kills", "",
+    L += ["", "## Kills", "",
           "Each command is killed with SIGKILL at a random instant, then the command a user would run next is run:",
           "a replay of the run directory, a new report, the drill again with `--force`, `sweep resume`. Checked: the",
           "previous result or the complete new one is in place (never neither), every sweep part written before the",
