@@ -88,7 +88,7 @@ def test_a_repair_undone_by_a_growing_leak_is_not_accepted(tmp_path_factory, tmp
     path = REPO / "scenarios" / f".truth-grows-{tmp_path.name}.yaml"
     path.write_text(scenario)
     try:
-        _, s, events, code = run_dir(tmp_path_factory, "grows", path)
+        _, s, _events, code = run_dir(tmp_path_factory, "grows", path)
     finally:
         path.unlink()
     leak = s["leaks"]["prk-crack"]
@@ -125,7 +125,7 @@ def test_a_known_leak_is_detected_at_its_start(flagship, tmp_path_factory):
 
 
 def test_a_leak_open_the_whole_run_lost_all_its_gas_while_open(tmp_path_factory):
-    _, s, events, _ = run_dir(tmp_path_factory, "destiny", REPO / "scenarios" / "iss-destiny-hole.yaml")
+    _, s, _events, _ = run_dir(tmp_path_factory, "destiny", REPO / "scenarios" / "iss-destiny-hole.yaml")
     for leak in s["leaks"].values():
         assert leak["open_to_station"] == [[leak["started_s"], s["duration_s"]]]
         assert leak["isolated_s"] is None
