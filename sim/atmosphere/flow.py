@@ -10,8 +10,8 @@ actual composition (``mixture_gas_constant``) because it sets the pressure.
 
 References
 ----------
-/work/shared/reference/physics.md, sections "Orifice flow", "One rigid volume
-blowing down to vacuum", "Leak given as a rate".
+Compressible flow of an ideal gas through an orifice (choked below the critical pressure ratio
+0.5283 for gamma = 1.4, subsonic above); docs/atmosphere.md, "Modelling choices".
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ Method (see docs/atmosphere.md for the full derivation and the reasons):
 
 References
 ----------
-/work/shared/reference/physics.md
+docs/atmosphere.md (equations, stiffness, accuracy and limits of this solver)
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Crew-movement verification cases M1-M9 (``shared/reference/movement-tests.md``).
+"""Crew-movement verification cases M1-M9.
 
 After IMO MSC.1/Circ.1533, NIST TN 1822 and station practice. Each case runs its own small station
 and scenario from ``tests/data/movement/mN/`` through :func:`sim.load` and
