@@ -256,7 +256,10 @@ def plan_hunt(station: Station, prior: dict[str, float], rate: float, resolution
             H.remove_edge(*station.hatches[hid].between)
             a = next(iter(nx.connected_components(H)))
             ma = sum(mass[c] for c in a)
-            return (abs(2 * ma - total), -min(len(a), len(cands) - len(a)), hid)
+            # rounded: either side of the same cut must score the same, whichever a set's (hash-seeded)
+            # order makes the first component
+            imbalance = round(abs(2 * ma - total) / total, 9) if total else 0.0
+            return (imbalance, -min(len(a), len(cands) - len(a)), hid)
 
         return min(bridges, key=score)
 
@@ -318,7 +321,8 @@ def plan_hunt(station: Station, prior: dict[str, float], rate: float, resolution
         check_reserve(parts, f"all (crew in {crew_at})")
         # every part but the crew's is measured (their breathing moves theirs); the crew's is known by
         # elimination (when the crew's compartment is no candidate, the one with the longest window is)
-        cl = sorted(cands, key=lambda c: window({c}))
+        rank = list(S.places).index  # ties in station order, not in a set's (hash-seeded) order
+        cl = sorted(cands, key=lambda c: (window({c}), rank(c)))
         last = crew_at if crew_at in cands else cl[-1]
         measured = [c for c in cl if c != last]
         found = {c: _window(station, hids, c, rate, threshold, window({c}), t - isolated_at.get(c, 0.0))
