@@ -199,6 +199,15 @@ def _range(spec: Spec) -> tuple[float, float, bool, int | None]:
                      f"uniform(lo, hi) or loguniform(lo, hi), with its unit")
 
 
+def _halve(run, ta: float, tb: float, log: bool, line: int, y: tuple[float, ...],
+           event_high: bool) -> tuple[float, float]:
+    """One bisection step on the axis t (ln x on a log axis): keep the half whose ends differ by majority."""
+    tm = 0.5 * (ta + tb)
+    if (run((_from_t(tm, log), *y), line).p >= 0.5) == event_high:
+        return ta, tm
+    return tm, tb
+
+
 def _bisect(run, lo: float, hi: float, log: bool, tol: float, line: int, y: tuple[float, ...]) -> dict[str, Any]:
     """Deterministic bisection on one line; *y* are the other fields' values."""
     a, b = run((lo, *y), line), run((hi, *y), line)
@@ -209,12 +218,7 @@ def _bisect(run, lo: float, hi: float, log: bool, tol: float, line: int, y: tupl
     event_high = b.p >= 0.5
     width = (lambda u, v: abs(v - u)) if log else (lambda u, v: abs(v - u) / max(abs(u), abs(v)))
     while width(ta, tb) > 2 * tol:
-        tm = 0.5 * (ta + tb)
-        m = run((_from_t(tm, log), *y), line)
-        if (m.p >= 0.5) == event_high:
-            tb = tm
-        else:
-            ta = tm
+        ta, tb = _halve(run, ta, tb, log, line, y, event_high)
     low, high = sorted((_from_t(ta, log), _from_t(tb, log)))
     mid = _from_t(0.5 * (ta + tb), log)
     return {"y": list(y), "value": mid, "low": low, "high": high, "kind": "bracket",
@@ -275,12 +279,7 @@ def _random_line(run, lo: float, hi: float, log: bool, tol: float, line: int, y:
     ta, tb = _to_t(lo, log), _to_t(hi, log)
     event_high = b.p >= a.p
     for _ in range(bisections):
-        tm = 0.5 * (ta + tb)
-        m = run((_from_t(tm, log), *y), line)
-        if (m.p >= 0.5) == event_high:
-            tb = tm
-        else:
-            ta = tm
+        ta, tb = _halve(run, ta, tb, log, line, y, event_high)
     fit = None
     try:
         for _ in range(40):

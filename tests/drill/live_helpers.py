@@ -2,7 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
+import os
+import pty
+import shutil
+import subprocess
+import sys
+import termios
+import threading
+import time
 
 from rich.console import Console
 
@@ -66,34 +75,29 @@ class ScriptedConsole(LiveConsole):
 
 
 class PtySession:
-    """``safehaven drill … --live`` in a pseudo-terminal: type lines, send Ctrl-C, read the screen."""
+    """``safehaven drill … --live`` in a pseudo-terminal: type lines, send Ctrl-C, read the screen.
 
-    def __init__(self, args: list[str], cwd):
-        import os
-        import pty
-        import subprocess
-        import sys
-        import threading
+    The installed console script is driven (``python -m sim.cli_drill`` where it is not on PATH); the
+    pseudo-terminal is the child's controlling terminal, so Ctrl-C there is SIGINT to it.
+    """
 
+    def __init__(self, args: list[str], cwd, *, columns: int = 160, lines: int = 50):
+        exe = shutil.which("safehaven")
+        program = [exe, "drill"] if exe else [sys.executable, "-m", "sim.cli_drill"]
         self.master, slave = pty.openpty()
-        env = dict(os.environ, TERM="xterm", COLUMNS="160", LINES="50")
-        def controlling_terminal():  # the pty is the child's terminal: Ctrl-C there is SIGINT to it
-            import fcntl
-            import termios
+        env = dict(os.environ, TERM="xterm", COLUMNS=str(columns), LINES=str(lines))
 
+        def controlling_terminal():
             fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
-        self.proc = subprocess.Popen([sys.executable, "-m", "sim.cli_drill", *args], stdin=slave, stdout=slave,
-                                     stderr=slave, cwd=cwd, env=env, start_new_session=True,
-                                     preexec_fn=controlling_terminal)
+        self.proc = subprocess.Popen([*program, *map(str, args)], stdin=slave, stdout=slave, stderr=slave,
+                                     cwd=cwd, env=env, start_new_session=True, preexec_fn=controlling_terminal)
         os.close(slave)
         self.chunks: list[bytes] = []
         self.reader = threading.Thread(target=self._drain, daemon=True)
         self.reader.start()
 
     def _drain(self):
-        import os
-
         while True:
             try:
                 data = os.read(self.master, 65536)
@@ -108,29 +112,21 @@ class PtySession:
         return b"".join(self.chunks).decode(errors="replace")
 
     def wait_for(self, needle: str, timeout: float = 60.0) -> None:
-        import time
-
         deadline = time.monotonic() + timeout
         while needle not in self.text:
             assert time.monotonic() < deadline and self.proc.poll() is None, self.text[-3000:]
             time.sleep(0.02)
 
     def type(self, *lines: str) -> None:
-        import os
-        import time
-
         for line in lines:
             os.write(self.master, (line + "\n").encode())
             time.sleep(0.05)
 
     def ctrl_c(self) -> None:
-        import os
-
         os.write(self.master, b"\x03")
 
     def close(self, timeout: float = 60.0) -> int:
-        import os
-
+        """Wait for the session to end (killing it after ``timeout`` [s]); its exit code."""
         try:
             code = self.proc.wait(timeout=timeout)
         finally:

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
-import pty
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import yaml
+
+from tests.drill.live_helpers import PtySession
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -40,37 +38,11 @@ def test_live_session_through_a_pty(drill_dir, tmp_path):
     drill = drill_dir / "live.yaml"
     drill.write_text(LIVE_DRILL)
     out = tmp_path / "live-run"
-    master, slave = pty.openpty()
-    env = dict(os.environ, TERM="xterm", COLUMNS="120", LINES="40")
-    proc = subprocess.Popen([sys.executable, "-m", "sim.cli_drill", str(drill), "--live", "--speed", "1000",
-                             "--out", str(out)], stdin=slave, stdout=slave, stderr=slave, cwd=REPO, env=env)
-    os.close(slave)
-    chunks: list[bytes] = []
-
-    def drain():
-        while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            chunks.append(data)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    deadline = time.monotonic() + 60
-    while b"compartments" not in b"".join(chunks):  # the dashboard is up
-        assert time.monotonic() < deadline and proc.poll() is None, b"".join(chunks).decode(errors="replace")
-        time.sleep(0.02)
-    for line in ("pause", "close hatch lab-node by b", "move a to kitchen", "inject slow-b", "speed 2000",
-                 "resume"):
-        os.write(master, (line + "\n").encode())
-        time.sleep(0.05)
-    code = proc.wait(timeout=60)
-    reader.join(timeout=5)
-    os.close(master)
-    text = b"".join(chunks).decode(errors="replace")
+    s = PtySession([drill, "--live", "--speed", "1000", "--out", out], cwd=REPO, columns=120, lines=40)
+    s.wait_for("compartments")  # the dashboard is up
+    s.type("pause", "close hatch lab-node by b", "move a to kitchen", "inject slow-b", "speed 2000", "resume")
+    code = s.close()
+    text = s.text
     assert code == 1, text  # nobody went to the capsule: one expectation is not met
 
     card = json.loads((out / "scorecard.json").read_text())

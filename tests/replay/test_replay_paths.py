@@ -9,16 +9,14 @@ an override the manifest forgot (issue 10, case 4) is exactly what made a replay
 from __future__ import annotations
 
 import json
-import os
-import pty
 import shutil
 import subprocess
 import sys
-import threading
-import time
 from pathlib import Path
 
 import pytest
+
+from tests.drill.live_helpers import PtySession
 
 REPO = Path(__file__).resolve().parents[2]
 SCENARIO = REPO / "tests" / "data" / "replay" / "iss-prk-leak.yaml"
@@ -113,43 +111,13 @@ def test_live_drill_played_through_a_pty_replays(tmp_path):
     drill = tmp_path / "live.yaml"
     drill.write_text(LIVE_DRILL)
     out = tmp_path / "live-run"
-    exe = shutil.which("safehaven")
-    cmd = [exe] if exe else [sys.executable, "-m", "sim.cli"]
-    master, slave = pty.openpty()
-    env = dict(os.environ, TERM="xterm", COLUMNS="120", LINES="40")
-    proc = subprocess.Popen([*cmd, "drill", str(drill), "--live", "--speed", "1000", "--out", str(out)],
-                            stdin=slave, stdout=slave, stderr=slave, cwd=REPO, env=env)
-    os.close(slave)
-    chunks: list[bytes] = []
-
-    def drain():
-        while True:
-            try:
-                data = os.read(master, 65536)
-            except OSError:
-                return
-            if not data:
-                return
-            chunks.append(data)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
+    s = PtySession([drill, "--live", "--speed", "1000", "--out", out], cwd=REPO, columns=120, lines=40)
     try:
-        deadline = time.monotonic() + 60
-        while b"compartments" not in b"".join(chunks):  # the dashboard is up
-            assert time.monotonic() < deadline and proc.poll() is None, b"".join(chunks).decode(errors="replace")
-            time.sleep(0.02)
-        for line in ("pause", "close hatch lab-node by b", "inject slow-b", "move a to capsule", "resume"):
-            os.write(master, (line + "\n").encode())
-            time.sleep(0.05)
-        code = proc.wait(timeout=120)
+        s.wait_for("compartments")  # the dashboard is up
+        s.type("pause", "close hatch lab-node by b", "inject slow-b", "move a to capsule", "resume")
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        reader.join(timeout=5)
-        os.close(master)
-    assert code in (0, 1), b"".join(chunks).decode(errors="replace")
+        code = s.close(timeout=120)
+    assert code in (0, 1), s.text
     assert (out / "session.yaml").is_file()
     assert_replays(out)
 
