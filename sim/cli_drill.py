@@ -24,8 +24,10 @@ import tempfile
 from pathlib import Path
 
 from sim.cli_values import seed, speed
-from sim.drill.review import render_scorecard
 from sim.errors import UsageError
+
+# The handlers import the drill machinery when they run, not this module: `safehaven` imports it
+# to build its parser, and every other command (validate, run, ...) would pay for it at start-up.
 
 __all__ = ["add_drill_parser", "main", "run_drill_command"]
 
@@ -132,6 +134,8 @@ def _finish(args, run, result, out, speed) -> int:
 
 def _report(args, result, out) -> int:
     """Print the scorecard (table or JSON) and where the run is; the exit code."""
+    from sim.drill.review import render_scorecard
+
     card = result.extra["scorecard"]
     if args.json:
         print(json.dumps(card, indent=2))
@@ -294,6 +298,7 @@ def replay_drill(directory: Path):
 
 
 def _replay(args) -> int:
+    from sim.drill.review import render_scorecard
     from sim.replay import parse_time
     from sim.report.state_view import render_state, run_state_at, state_json
     from sim.results.reader import read_run
