@@ -1,44 +1,40 @@
 """The ``safehaven`` command: parse the command line, call the API, render with rich, exit.
 
 Exit codes: 0 done (and every check passed), 1 done but a check failed or the run could not
-continue numerically (its summary says status "failed"), 2 bad input or usage, 3 an internal error. Errors never print a traceback unless ``SAFEHAVEN_DEBUG=1``.
+continue numerically (its summary says status "failed"), 2 bad input or usage, 3 an internal error
+(:mod:`sim.cli_common`). Errors never print a traceback unless ``SAFEHAVEN_DEBUG=1``.
+
+This module assembles the parser from the sub-command modules and holds the commands of its own
+(``run``, ``validate``, ``graph``, ``schema``). Their handlers import the engine, the scenario
+loader and the renderers when they run, not at the top: every command builds the whole parser,
+and ``safehaven validate`` must not pay for the engine (start-up cost, docs/architecture.md).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
 from sim import __version__
 from sim.cli_assess import add_assess_parser
 from sim.cli_boundary import add_boundary_parser
+from sim.cli_common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, console, run_command, top_parser
 from sim.cli_drill import add_drill_parser
 from sim.cli_leakhunt import add_leakhunt_parsers
 from sim.cli_report import add_report_parsers
 from sim.cli_sweep import add_sweep_parser
 from sim.cli_values import seed
-from sim.errors import InputError, SimError, UsageError
+from sim.errors import InputError, UsageError
 from sim.paths import atomic_output, check_output
-from sim.text import plain
 
 __all__ = ["main"]
 
-EXIT_OK, EXIT_CHECK_FAILED, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # argparse would exit 2 with usage; keep its code, add our prefix
-        self.print_usage(sys.stderr)
-        raise UsageError(message)
-
 
 def _parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="safehaven", description="Simulate spacecraft safe-haven procedures.")
+    p, sub = top_parser()
     p.add_argument("--version", action="version", version=f"safehaven {__version__}")
-    sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     r = sub.add_parser("run", help="run a scenario and write a run directory")
     r.add_argument("scenario", type=Path)
@@ -75,36 +71,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``safehaven`` console script; returns the exit code."""
-    argv = sys.argv[1:] if argv is None else argv
-    try:
-        args = _parser().parse_args(argv)
-        return args.handler(args)
-    except InputError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return EXIT_INPUT
-    except UsageError as exc:
-        print(f"safehaven: error: {plain(str(exc))}", file=sys.stderr)
-        return EXIT_INPUT
-    except SystemExit as exc:  # --help and --version
-        return int(exc.code or 0)
-    except KeyboardInterrupt:
-        print("safehaven: interrupted", file=sys.stderr)
-        return 130
-    except BrokenPipeError:
-        return EXIT_OK
-    except (SimError, Exception) as exc:  # a defect: say so plainly, without a traceback
-        if os.environ.get("SAFEHAVEN_DEBUG"):
-            raise
-        print(f"safehaven: internal error: {type(exc).__name__}: {plain(str(exc), 2000)}", file=sys.stderr)
-        print("(set SAFEHAVEN_DEBUG=1 to see the traceback, and please report it)", file=sys.stderr)
-        return EXIT_INTERNAL
-
-
-def _console(stderr: bool = False):
-    from rich.console import Console
-
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    return run_command(_parser, sys.argv[1:] if argv is None else argv)
 
 
 def _cmd_run(args) -> int:
@@ -127,12 +94,12 @@ def _cmd_run(args) -> int:
     elif not args.quiet:
         from sim.report.terminal import render_run
 
-        render_run(_console(), result, args.out)
+        render_run(console(), result, args.out)
     if result.status != "ok":
         # a run that could not continue numerically is a result (status "failed"), not a crash
         print(f"safehaven: the run did not complete: {result.message}", file=sys.stderr)
-        return EXIT_CHECK_FAILED
-    return EXIT_OK if result.summary["checks_passed"] else EXIT_CHECK_FAILED
+        return EXIT_FAILED
+    return EXIT_OK if result.summary["checks_passed"] else EXIT_FAILED
 
 
 def _cmd_validate(args) -> int:
@@ -186,7 +153,7 @@ def _cmd_graph(args) -> int:
 
         print(json.dumps(nx.node_link_data(build_graph(station), edges="edges"), indent=2, default=str))
     else:
-        render_graph(_console(), station, initial)
+        render_graph(console(), station, initial)
     if args.png:
         from sim.report.plots import draw_station
 

@@ -23,6 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from sim.cli_common import EXIT_FAILED, EXIT_INTERNAL, EXIT_OK, command_alone, console
 from sim.cli_values import seed, speed
 from sim.errors import UsageError
 
@@ -31,7 +32,6 @@ from sim.errors import UsageError
 
 __all__ = ["add_drill_parser", "main", "run_drill_command"]
 
-EXIT_OK, EXIT_FAILED, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
 DEFAULT_SPEED = 60.0
 """Simulated seconds per wall second of a live session without --speed."""
 
@@ -63,12 +63,6 @@ def _arguments(d: argparse.ArgumentParser) -> None:
                    help="--serve: the port to listen on (default 8765; 0 picks a free one)")
     d.add_argument("--play", choices=("procedures", "trainees"), default=None,
                    help="who plays the crew: the scenario's procedures (default) or the trainees alone")
-
-
-def _console():
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=False)
 
 
 def run_drill_command(args) -> int:
@@ -140,7 +134,7 @@ def _report(args, result, out) -> int:
     if args.json:
         print(json.dumps(card, indent=2))
     else:
-        render_scorecard(_console(), card)
+        render_scorecard(console(), card)
         if out is not None:
             print(f"run directory: {out}")
     if result.status != "ok":  # a numerical failure is a result (exit 1), not an internal error
@@ -187,62 +181,16 @@ def _play_live(args, run, out: Path, source_of, speed: float | None = None, fres
     recorder.start(fresh)
     print(f"session directory: {out}  (kept as you play; Ctrl-C ends and saves it; "
           f"'safehaven drill --resume {out}' plays on)", flush=True)
-    with LiveConsole(sys.stdin, speed, on_tick=recorder.tick) as console:
-        source = source_of(console)
-        with _Interrupts(console):
+    with LiveConsole(sys.stdin, speed, on_tick=recorder.tick) as live:
+        source = source_of(live)
+        with _Interrupts(live):
             result = run.run(control_process(source))
-    return _finish(args, run, result, out, console.speed)
-
-
-def read_session(directory: Path, what: str = "session") -> tuple[dict, dict, Path]:
-    """The session.yaml, inputs/manifest.json and drill file of a drill's session or run directory,
-    read with the validated readers (the directory may have been edited by hand).
-
-    Raises
-    ------
-    UsageError, InputError
-        When the directory is not one, or a file in it is not what Safehaven writes (located).
-    """
-    from sim.paths import inside
-    from sim.results import artefacts
-
-    directory = Path(directory)
-    manifest_path, session_path = directory / "inputs" / "manifest.json", directory / "session.yaml"
-    for path in (manifest_path, session_path):
-        if not path.is_file():
-            raise UsageError(f"{directory}: not a drill's {what} directory (no {path.relative_to(directory)})")
-    manifest = artefacts.manifest(manifest_path)
-    session = artefacts.yaml_mapping(session_path)
-    drill_path = inside(directory / "inputs", manifest.get("files", {}).get("drill"),
-                        display=str(manifest_path), what="drill file")
-
-    def bad(message: str):
-        return UsageError(f"{session_path}: {message}")
-
-    if session.get("mode", "batch") not in ("batch", "live"):
-        raise bad("mode must be batch or live")
-    if session.get("play", "procedures") not in ("procedures", "trainees", None):
-        raise bad("play must be procedures or trainees")
-    seed = session.get("seed", manifest.get("seed"))
-    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
-        raise bad("seed must be a whole number from 0 to 2**63-1")
-    if session.get("speed") is not None and not (isinstance(session["speed"], int | float)
-                                                 and 0 < session["speed"] <= 1e6):
-        raise bad("speed must be a number from 0 to 1e6")
-    reached = session.get("reached_s", 0.0)
-    if not isinstance(reached, int | float) or isinstance(reached, bool) or not 0 <= reached < 1e12:
-        raise bad("reached_s must be a time >= 0 [s]")
-    commands = session.get("commands") or []
-    if not isinstance(commands, list) or not all(
-            isinstance(c, dict) and isinstance(c.get("command"), str) and isinstance(c.get("t"), int | float)
-            and not isinstance(c.get("t"), bool) and 0 <= c["t"] < 1e12 for c in commands):
-        raise bad("'commands' must be a list of {t: a time >= 0 [s], command: text}")
-    if [c["t"] for c in commands] != sorted(c["t"] for c in commands):
-        raise bad("'commands' must be in time order")
-    return session, manifest, drill_path
+    return _finish(args, run, result, out, live.speed)
 
 
 def _resume(args) -> int:
+    from sim.drill.replay import read_session
+
     session, manifest, drill_path = read_session(args.resume)
     if session.get("mode") != "live":
         raise UsageError(f"{args.resume}: a batch run; only a live session can be resumed")
@@ -270,34 +218,8 @@ def _resume_from(args, session: dict, manifest: dict, drill_path: Path) -> int:
     return _play_live(args, run, args.resume, lambda live: ResumeSource(commands, until, live), speed, fresh=False)
 
 
-def replay_drill(directory: Path):
-    """Re-run a drill's run directory; returns ``(identical, result, first differing line or None)``."""
-    from sim.drill.injects import DrillRun
-    from sim.drill.record import session_files
-    from sim.drill.session import ReplaySource, control_process
-    from sim.scenario.drill_load import load_drill
-
-    directory = Path(directory)
-    if not (directory / "events.jsonl").is_file():
-        raise UsageError(f"{directory}: not a drill's run directory (no events.jsonl)")
-    session, manifest, drill_path = read_session(directory, "run")
-    drill = load_drill(drill_path)
-    mode = session.get("mode", "batch")
-    run = DrillRun(drill, session.get("seed", manifest.get("seed")), mode=mode,
-                   play=session.get("play") or "procedures")
-    control = control_process(ReplaySource(session.get("commands") or [])) if mode == "live" else None
-    result = run.run(control)
-    result.extra["files"] = {**result.extra.get("files", {}), **session_files(result, run, session.get("speed"))}
-    # split on "\n" only: str.splitlines() would also split inside a text holding U+2028 or U+0085
-    expected = (directory / "events.jsonl").read_bytes().decode("utf-8").removesuffix("\n").split("\n")
-    got = list(result.events.lines())
-    if expected == got:
-        return True, result, None
-    index = next((i for i, (a, b) in enumerate(zip(expected, got, strict=False)) if a != b), min(len(expected), len(got)))
-    return False, result, index
-
-
 def _replay(args) -> int:
+    from sim.drill.replay import replay_drill
     from sim.drill.review import render_scorecard
     from sim.replay import parse_time
     from sim.report.state_view import render_state, run_state_at, state_json
@@ -320,22 +242,20 @@ def _replay(args) -> int:
             out["at"] = state_json(state, series_state)
         print(json.dumps(out, indent=2))
     else:
-        console = _console()
-        render_scorecard(console, card)
+        screen = console()
+        render_scorecard(screen, card)
         if identical:
-            console.print(f"identical: {len(result.events)} events, events.jsonl reproduced byte for byte")
+            screen.print(f"identical: {len(result.events)} events, events.jsonl reproduced byte for byte")
         else:
-            console.print(f"[red]DIFFERENT[/red]: first differing event is line {index + 1} of events.jsonl")
+            screen.print(f"[red]DIFFERENT[/red]: first differing event is line {index + 1} of events.jsonl")
         if state is not None:
-            render_state(console, state, series_state)
+            render_state(screen, state, series_state)
     return EXIT_OK if identical else EXIT_FAILED
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m sim.cli_drill DRILL …``: the ``drill`` command alone, same exit codes as ``safehaven``."""
-    from sim.cli import main as safehaven
-
-    return safehaven(["drill", *(sys.argv[1:] if argv is None else argv)])
+    return command_alone(add_drill_parser, ["drill"], argv)
 
 
 if __name__ == "__main__":

@@ -11,12 +11,12 @@ import math
 import shutil
 from pathlib import Path
 
+from sim.cli_common import EXIT_OK, console
 from sim.errors import InputError, Problem, UsageError
 from sim.paths import check_output, replace_directory, temporary_directory
 
 __all__ = ["add_leakhunt_parsers", "run_estimate", "run_hunt"]
 
-EXIT_OK, EXIT_INPUT = 0, 2
 
 
 def add_leakhunt_parsers(subparsers) -> None:
@@ -36,12 +36,6 @@ def add_leakhunt_parsers(subparsers) -> None:
                    help="run the written plan with the engine for a leak in every candidate (at 1x, 0.5x and 2x the rate)")
     h.add_argument("--json", action="store_true", help="print plan.json instead of the summary")
     h.set_defaults(handler=run_hunt)
-
-
-def _console():
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=False)
 
 
 def _clean(value):
@@ -85,7 +79,7 @@ def run_estimate(args) -> int:
     if args.json:
         print(json.dumps(report, indent=2, ensure_ascii=False))
     else:
-        render_estimate(_console(), report, out)
+        render_estimate(console(), report, out)
     return EXIT_OK
 
 
@@ -230,7 +224,7 @@ def run_hunt(args) -> int:
     if args.json:
         print(json.dumps(_clean(report), indent=2, ensure_ascii=False))
     else:
-        render_hunt(_console(), report, out)
+        render_hunt(console(), report, out)
     return EXIT_OK
 
 

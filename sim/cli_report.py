@@ -12,11 +12,14 @@ import json
 import sys
 from pathlib import Path
 
+from sim.cli_common import EXIT_FAILED, EXIT_OK, command_alone, console
+from sim.errors import UsageError
 from sim.paths import check_output
 
-__all__ = ["add_report_parsers", "main", "run_compare", "run_replay", "run_report"]
+# The handlers import the engine, readers and renderers when they run (start-up cost: `safehaven`
+# imports this module to build its parser for every command).
 
-EXIT_OK, EXIT_DIFFERENT, EXIT_INPUT, EXIT_INTERNAL = 0, 1, 2, 3
+__all__ = ["add_report_parsers", "main", "run_compare", "run_replay", "run_report"]
 
 
 def add_report_parsers(subparsers) -> None:
@@ -43,12 +46,6 @@ def add_report_parsers(subparsers) -> None:
     p.set_defaults(handler=run_report)
 
 
-def _console():
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=False)
-
-
 def run_replay(args) -> int:
     """``safehaven replay DIR [--at T]``: 0 when identical, 1 when the events differ.
 
@@ -69,11 +66,11 @@ def run_replay(args) -> int:
             out["at"] = state_json(state, series_state)
         print(json.dumps(out, indent=2))
     else:
-        console = _console()
-        console.print(f"replay of {args.run}: " + report.describe(), markup=False)
+        screen = console()
+        screen.print(f"replay of {args.run}: " + report.describe(), markup=False)
         if state is not None:
-            render_state(console, state, series_state)
-    return EXIT_OK if report.identical else EXIT_DIFFERENT
+            render_state(screen, state, series_state)
+    return EXIT_OK if report.identical else EXIT_FAILED
 
 
 def _record(path):
@@ -85,13 +82,10 @@ def _record(path):
 def run_compare(args) -> int:
     """``safehaven compare A B [C …] [--html F]``: 0 (a comparison is information, not a verdict)."""
     from sim.compare import compare_runs, render_comparison
-    from sim.errors import UsageError
 
     if len(args.runs) < 2:
         raise UsageError("compare needs at least two run directories")
     if args.html is not None:  # refused before any work, never written half
-        from sim.paths import check_output
-
         check_output(args.html, option="--html", inputs=args.runs, directory=False)
         target = args.html.resolve()
         inside = next((run for run in args.runs if target.is_relative_to(run.resolve())), None)
@@ -116,14 +110,14 @@ def run_compare(args) -> int:
     if args.json:
         print(json.dumps({**cmp, "drills": drills} if drills else cmp, indent=2))
     else:
-        console = _console()
+        screen = console()
         for label, path in zip(labels, args.runs, strict=True):
-            console.print(f"{label} = {path}", markup=False)
-        render_comparison(console, cmp)
+            screen.print(f"{label} = {path}", markup=False)
+        render_comparison(screen, cmp)
         if drills is not None:
-            review.render_comparison(console, drills)
+            review.render_comparison(screen, drills)
         if args.html is not None:
-            console.print(f"comparison: {args.html}", markup=False)
+            screen.print(f"comparison: {args.html}", markup=False)
     return EXIT_OK
 
 
@@ -142,7 +136,7 @@ def run_report(args) -> int:
     out = write_report(args.run, html, png_dir=args.png_dir, at=at,
                        sections=(scorecard_html(card),) if card is not None else ())
     if card is not None:
-        render_scorecard(_console(), card)
+        render_scorecard(console(), card)
     print(f"report: {out}")
     if args.png_dir:
         print(f"plots: {args.png_dir}")
@@ -151,9 +145,7 @@ def run_report(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m sim.cli_report replay|compare|report ...``: the same as ``safehaven …``."""
-    from sim.cli import main as safehaven
-
-    return safehaven(sys.argv[1:] if argv is None else argv)
+    return command_alone(add_report_parsers, [], argv)
 
 
 if __name__ == "__main__":

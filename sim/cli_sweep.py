@@ -23,6 +23,7 @@ import json
 import sys
 from pathlib import Path
 
+from sim.cli_common import command_alone, console
 from sim.cli_values import MAX_WORKERS, check_setting, count, seed
 from sim.errors import InputError, Problem, UsageError
 
@@ -136,12 +137,6 @@ def run_sweep_command(args: argparse.Namespace) -> int:
         return 130
 
 
-def _console():
-    from rich.console import Console
-
-    return Console(highlight=False, soft_wrap=False)
-
-
 def _executor_options(args, settings: dict | None = None) -> dict:
     s = settings or {}
     dask = args.dask if args.dask is not None else s.get("dask")
@@ -226,14 +221,14 @@ def _finish(args, report) -> int:
         from rich.markup import escape
         from rich.table import Table
 
-        console = _console()
+        screen = console()
         for note in report.notes:
-            console.print(f"note: {note}")
+            screen.print(f"note: {note}")
         rate = f", {report.runs_per_second:.1f} runs/s on {report.workers} {report.executor} worker(s)" if report.ran else ""
-        console.print(f"{report.ran} runs done now ({report.failed} failed), {report.skipped} before, "
+        screen.print(f"{report.ran} runs done now ({report.failed} failed), {report.skipped} before, "
                       f"of {report.n_runs}{rate}; results in {report.directory}")
         if failed_before > 0:
-            console.print(f"note: {failed_before} runs failed in an earlier invocation; run them again with "
+            screen.print(f"note: {failed_before} runs failed in an earlier invocation; run them again with "
                           f"`safehaven sweep resume {report.directory} --retry-failed`")
         df = load(report.directory)
         if len(df):
@@ -241,13 +236,13 @@ def _finish(args, report) -> int:
             t = outcome_table(df, params_of(meta))
             for parameter, rows in t.groupby("parameter", sort=False):
                 # the heading is a line of its own, escaped: "[m^3]" is a unit, not rich markup
-                console.print(f"Outcome fractions per bin of {escape(parameter)}", soft_wrap=True)
+                screen.print(f"Outcome fractions per bin of {escape(parameter)}", soft_wrap=True)
                 table = Table()
                 for c in rows.columns[1:]:
                     table.add_column(str(c), justify="left" if c == "bin" else "right", overflow="fold")
                 for row in rows.iloc[:, 1:].itertuples(index=False):
                     table.add_row(*[f"{v:.2f}" if isinstance(v, float) else escape(str(v)) for v in row])
-                console.print(table)
+                screen.print(table)
     return 0 if failed_total == 0 else 1
 
 
@@ -268,7 +263,7 @@ def _rerun(args, words: list[str]) -> int:
     elif not args.quiet:
         from sim.report.terminal import render_run
 
-        render_run(_console(), result, args.out)
+        render_run(console(), result, args.out)
     if result.status != "ok":  # the run failed numerically, as its row says: a result, exit 1
         print(f"safehaven: the run did not complete: {result.message}", file=sys.stderr)
         return 1
@@ -314,10 +309,10 @@ def _analyze(args, words: list[str]) -> int:
         from rich.markup import escape
         from rich.table import Table
 
-        console = _console()
+        screen = console()
         for note in result.notes:
-            console.print(f"note: {escape(note)}")
-        console.print(f"{'Sobol' if result.method == 'sobol' else 'Morris'} indices of {escape(args.metric)}: "
+            screen.print(f"note: {escape(note)}")
+        screen.print(f"{'Sobol' if result.method == 'sobol' else 'Morris'} indices of {escape(args.metric)}: "
                       f"{result.points_used} of {result.points} points ({result.runs} runs, {result.runs_failed} "
                       f"failed), intervals {result.conf_level:.0%} bootstrap", soft_wrap=True)
         table = Table()
@@ -326,17 +321,15 @@ def _analyze(args, words: list[str]) -> int:
         for row in result.table.itertuples(index=False):
             table.add_row(row.index, escape(row.parameter), escape(row.parameter2), f"{row.value:.4g}",
                           "" if row.low != row.low else f"{row.low:.4g}", "" if row.high != row.high else f"{row.high:.4g}")
-        console.print(table)
+        screen.print(table)
         for f in (csv, js, png):
-            console.print(str(f), soft_wrap=True)
+            screen.print(str(f), soft_wrap=True)
     return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m sim.cli_sweep ARGS`` behaves as ``safehaven sweep ARGS``; returns the exit code."""
-    from sim.cli import main as safehaven
-
-    return safehaven(["sweep", *(sys.argv[1:] if argv is None else argv)])
+    return command_alone(add_sweep_parser, ["sweep"], argv)
 
 
 if __name__ == "__main__":

@@ -138,7 +138,7 @@ def replay(directory: str | Path) -> ReplayReport:
 
     record = read_run(directory)
     if "drill" in record.manifest.get("files", {}):  # a drill's injects and live commands are re-applied too
-        from sim.cli_drill import replay_drill
+        from sim.drill.replay import replay_drill
 
         identical, result, index = replay_drill(record.path)
         return ReplayReport(record.path, identical, len(record.events), len(result.events), index=index,
