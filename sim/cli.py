@@ -103,7 +103,7 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_validate(args) -> int:
-    from sim.scenario.load import validate_file
+    from sim.scenario.kinds import validate_file
 
     problems, report = [], []
     for path in args.files:
@@ -133,7 +133,8 @@ def _cmd_schema(args) -> int:
 
 def _cmd_graph(args) -> int:
     from sim.report.terminal import render_graph
-    from sim.scenario.load import detect_kind, load_station, scenario_from_document
+    from sim.scenario.kinds import detect_kind
+    from sim.scenario.load import load_station, scenario_from_document
     from sim.scenario.yamlio import load_yaml
 
     if args.png is not None:

@@ -15,14 +15,19 @@ from typing import Any
 from sim.errors import InputError, Problem
 from sim.paths import reference
 from sim.scenario.crossref import check_scenario, check_station
+from sim.scenario.overrides import (
+    apply_overrides,
+    split_procedure_overrides,
+    split_station_overrides,
+)
+from sim.scenario.procedure_load import load_run_procedures, timeline_procedure
 from sim.scenario.scenario_model import Scenario
 from sim.scenario.station_model import Station
 from sim.scenario.validation import validate_document
 from sim.scenario.yamlio import Document, load_yaml, parse_yaml
 
-__all__ = ["KINDS", "LoadedScenario", "detect_kind", "load_scenario", "load_station", "validate_file"]
+__all__ = ["LoadedScenario", "expect_mapping", "load_scenario", "load_station", "station_from_document"]
 
-KINDS = ("station", "scenario", "procedure", "drill")
 TIMELINE = "<timeline>"
 """Key of the as-flown timeline among a loaded scenario's procedures."""
 
@@ -63,8 +68,12 @@ def load_station(path: str | Path) -> Station:
     InputError
         Listing every problem, each as ``file:line: path: message``.
     """
-    doc = load_yaml(path)
-    _expect_mapping(doc)
+    return station_from_document(load_yaml(path))
+
+
+def station_from_document(doc: Document) -> Station:
+    """Validate a parsed station document; see :func:`load_station`."""
+    expect_mapping(doc)
     station = validate_document(Station, doc)
     _raise_if(check_station(station, doc))
     return station
@@ -87,16 +96,10 @@ def load_scenario(path: str | Path, overrides: list[str] | tuple[str, ...] = ())
 
 def scenario_from_document(doc: Document, overrides=()) -> LoadedScenario:
     """Validate a parsed scenario document; see :func:`load_scenario`."""
-    _expect_mapping(doc)
+    expect_mapping(doc)
     files: dict[str, Path] = {}
     if doc.path is not None:
         files["scenario"] = doc.path
-    from sim.scenario.overrides import (
-        apply_overrides,
-        split_procedure_overrides,
-        split_station_overrides,
-    )
-
     own, procedure_overrides = split_procedure_overrides(overrides)
     own, station_overrides = split_station_overrides(own)
     if isinstance(doc.data.get("station"), dict):
@@ -117,13 +120,9 @@ def scenario_from_document(doc: Document, overrides=()) -> LoadedScenario:
                                 f"no run entry {index}: the scenario has {len(scenario.run)}"))
     procedures: dict[str, Any] = {}
     if scenario.run:
-        from sim.scenario.procedure_load import load_run_procedures
-
         procedures, more = load_run_procedures(scenario, station, doc, files, procedure_overrides)
         problems += more
     if scenario.timeline:
-        from sim.scenario.procedure_load import timeline_procedure
-
         timeline, more = timeline_procedure(scenario, station, doc)
         problems += more
         if timeline is not None:
@@ -134,10 +133,8 @@ def scenario_from_document(doc: Document, overrides=()) -> LoadedScenario:
 
 @functools.lru_cache(maxsize=16)
 def _station_cached(path: Path, stamp: tuple[int, int], display: str, overrides: tuple[str, ...]) -> Station:
-    from sim.scenario.overrides import apply_overrides
-
     sdoc = load_yaml(path, display=display)
-    _expect_mapping(sdoc)
+    expect_mapping(sdoc)
     if overrides:
         sdoc = apply_overrides(sdoc, overrides, prefix="station.")
     station = validate_document(Station, sdoc)
@@ -165,55 +162,12 @@ def _resolve(doc: Document, relative: str, loc: tuple) -> Path:
         raise InputError(doc.problem(loc, str(exc))) from None
 
 
-def _expect_mapping(doc: Document) -> None:
+def expect_mapping(doc: Document) -> None:
+    """Refuse a document that is not a mapping at the top (a list, text, a number, nothing)."""
     if not isinstance(doc.data, dict):
         kind = {list: "a list", str: "text", int: "a number", float: "a number", bool: "true/false"}.get(
             type(doc.data), "nothing")  # never the value itself: it may be a whole file read as one string
         raise InputError(Problem(doc.file, 1, "", f"expected a mapping of keys to values at the top, got {kind}"))
-
-
-def detect_kind(doc: Document) -> str:
-    """Which kind of file a document is, from its top-level keys."""
-    data = doc.data if isinstance(doc.data, dict) else {}
-    if "injects" in data or "expect" in data or "scenario" in data:
-        return "drill"
-    if "phases" in data:
-        return "procedure"
-    if "compartments" in data:
-        return "station"
-    if "station" in data or "duration" in data:
-        return "scenario"
-    raise InputError(
-        Problem(doc.file, 1, "", "cannot tell the kind of file: expected a station (compartments:), a scenario "
-                "(station:, duration:), a procedure (phases:) or a drill (scenario:, injects:)")
-    )
-
-
-def validate_file(path: str | Path, kind: str | None = None) -> str:
-    """Fully check one file of any kind; returns its kind.
-
-    Raises
-    ------
-    InputError
-        Listing every problem found.
-    """
-    doc = load_yaml(path)
-    _expect_mapping(doc)
-    kind = kind or detect_kind(doc)
-    if kind == "station":
-        station = validate_document(Station, doc)
-        _raise_if(check_station(station, doc))
-    elif kind == "scenario":
-        scenario_from_document(doc)
-    elif kind == "procedure":
-        from sim.scenario.procedure_load import procedure_from_document
-
-        procedure_from_document(doc)
-    elif kind == "drill":
-        from sim.scenario.drill_load import drill_from_document
-
-        drill_from_document(doc)
-    return kind
 
 
 def parse_text(text: str, name: str = "<string>") -> Document:

@@ -27,6 +27,7 @@ from sim.procedures.conditions import (
     compile_condition,
 )
 from sim.scenario.distributions import Fixed, sample_duration  # noqa: F401  (re-exported for handlers)
+from sim.scenario.overrides import apply_overrides
 from sim.scenario.procedure_model import (
     CloseHatch,
     CloseValve,
@@ -391,8 +392,6 @@ def load_run_procedures(scenario: Scenario, station: Station, doc: Document, fil
     file (``--set run.0.procedure.phases.repair.0.success=false``); they change that file for the
     run, so every entry naming the same file sees them.
     """
-    from sim.scenario.overrides import apply_overrides
-
     overrides = overrides or {}
     procedures: dict[str, LoadedProcedure] = {}
     problems: list[Problem] = []
