@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import simpy
 
 from sim.crew import INCAPACITATED
+from sim.drill.scorecard import score
 from sim.engine import RunResult, Simulation
 from sim.faults import GaugeFault
 from sim.scenario.drill_model import (
@@ -162,8 +163,6 @@ class DrillRun:
         control : generator function of this run, optional
             The live (or replayed) command process, started beside the injects.
         """
-        from sim.drill.scorecard import score
-
         self.arm()
         if control is not None:
             self.env.process(control(self))

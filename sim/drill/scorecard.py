@@ -22,11 +22,11 @@ from __future__ import annotations
 import math
 import re
 from types import SimpleNamespace
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sim.drill.clock import clock
 from sim.results.summary import build_summary
-from sim.scenario.drill_load import EventRef, segment_hatches
+from sim.scenario.drill_load import EventRef, LoadedDrill, segment_hatches
 from sim.scenario.drill_model import (
     CrewAtVehicles,
     CrewSeparatedFromLeak,
@@ -39,10 +39,25 @@ from sim.scenario.drill_model import (
 )
 
 if TYPE_CHECKING:
-    from sim.drill.injects import DrillRun
-    from sim.engine import RunResult
+    import simpy
 
-__all__ = ["describe", "live_score", "ref_time", "score"]
+    from sim.engine import RunResult, Simulation
+
+__all__ = ["ScoredRun", "describe", "live_score", "ref_time", "score"]
+
+
+class ScoredRun(Protocol):
+    """What scoring reads of a drill being run (a :class:`sim.drill.injects.DrillRun`, which
+    scores itself at its end, so this module cannot depend on it)."""
+
+    drill: LoadedDrill
+    sim: Simulation
+    env: simpy.Environment
+    fired: dict[str, float]
+    """inject name -> time it fired [s]"""
+    session: list[dict[str, Any]]
+    """every command given, ``{"t": [s], "command": text}`` (and ``"error"`` when refused)"""
+    mode: str
 
 TRESERVE_KINDS = ("treserve", "dpdt")
 """Measurements that give Treserve (a dP/dt reading gives it as well, as the engine counts it)."""
@@ -130,7 +145,7 @@ def _in_unit(value_si: float, raw: Any, kind: str) -> tuple[float, str] | None:
 _CMD_SUBJECT_WORDS = re.compile(r"[A-Za-z0-9_.-]+")
 
 
-def _related_commands(run: DrillRun, words: set[str]) -> list[dict[str, Any]]:
+def _related_commands(run: ScoredRun, words: set[str]) -> list[dict[str, Any]]:
     """The session's accepted commands that name one of *words* (hatch, leak, crew ids, verbs)."""
     out = []
     for r in run.session:
@@ -141,7 +156,7 @@ def _related_commands(run: DrillRun, words: set[str]) -> list[dict[str, Any]]:
     return out
 
 
-def _subject(run: DrillRun, exp) -> set[str]:
+def _subject(run: ScoredRun, exp) -> set[str]:
     """The words a trainee's command about *exp* would contain."""
     sim = run.sim
     if isinstance(exp, HatchesClosed):
@@ -191,7 +206,7 @@ def describe(exp) -> str:
     return kind.replace("_", " ")
 
 
-def _raw(run: DrillRun, i: int, path: tuple[str, ...]) -> Any:
+def _raw(run: ScoredRun, i: int, path: tuple[str, ...]) -> Any:
     """The text the drill file gave at ``expect[i].<path>`` (for its unit), or None."""
     node: Any = run.drill.doc.data
     for key in ("expect", i, *path):
@@ -202,7 +217,7 @@ def _raw(run: DrillRun, i: int, path: tuple[str, ...]) -> Any:
     return node
 
 
-def _judge(run: DrillRun, result: RunResult, i: int, exp) -> dict[str, Any]:
+def _judge(run: ScoredRun, result: RunResult, i: int, exp) -> dict[str, Any]:
     sim, events, summary = run.sim, result.events.events, result.summary
     refs = run.drill.refs
     out: dict[str, Any] = {"name": exp.name or describe(exp), "expect": exp.expect, "weight": exp.weight,
@@ -324,7 +339,7 @@ def _judge(run: DrillRun, result: RunResult, i: int, exp) -> dict[str, Any]:
     return out
 
 
-def _separated(run: DrillRun, events: list[dict], exp, initial: dict, t_ref: float, deadline: float):
+def _separated(run: ScoredRun, events: list[dict], exp, initial: dict, t_ref: float, deadline: float):
     """First time >= *t_ref* at which every member of ``exp.who`` is out of the leak's reach; and why not."""
     from sim.station import zones as station_zones
 
@@ -386,7 +401,7 @@ def _separated(run: DrillRun, events: list[dict], exp, initial: dict, t_ref: flo
     return t, why
 
 
-def score(run: DrillRun, result: RunResult) -> dict[str, Any]:
+def score(run: ScoredRun, result: RunResult) -> dict[str, Any]:
     """The scorecard of a finished drill run, JSON-ready."""
     drill = run.drill.drill
     items = []
@@ -430,7 +445,7 @@ def score(run: DrillRun, result: RunResult) -> dict[str, Any]:
 
 
 
-def live_score(run: DrillRun) -> dict[str, Any]:
+def live_score(run: ScoredRun) -> dict[str, Any]:
     """The scorecard so far, while the drill runs (read only): each expectation ``met``, ``missed``,
     ``pending until HH:MM:SS`` (its deadline is still ahead), ``holds so far`` (a whole-drill one) or
     ``not applicable yet``; the score counts only what is decided."""
