@@ -7,10 +7,9 @@ atmosphere solver updates the gas in every compartment as time advances.
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
 from sim.api import load, open_run, run, state_at
 from sim.errors import InputError, Problem, SimError, SimulationError, UsageError
+from sim.version import __version__
 
 __all__ = [
     "InputError",

@@ -20,8 +20,9 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import networkx as nx
 import numpy as np
@@ -31,12 +32,17 @@ from sim.results.state import block_text
 from sim.station import PASS_TIME, TRAVERSE
 
 if TYPE_CHECKING:
-    from sim.engine import Simulation
+    from sim.faults import Faults
+    from sim.results.events import EventLog
+    from sim.scenario.scenario_model import Scenario
+    from sim.scenario.station_model import Station
 
-__all__ = ["ABLE", "IMPAIRED", "INCAPACITATED", "CrewMember", "HazardMonitor", "Mover", "Trapped", "describe_block"]
+__all__ = ["ABLE", "IMPAIRED", "INCAPACITATED", "SEVERITY", "CrewMember", "HazardMonitor", "HazardWorld", "Mover",
+           "MoverWorld", "Trapped", "describe_block"]
 
 ABLE, IMPAIRED, INCAPACITATED = "able", "impaired", "incapacitated"
-_SEVERITY = {ABLE: 0, IMPAIRED: 1, INCAPACITATED: 2}
+SEVERITY = {ABLE: 0, IMPAIRED: 1, INCAPACITATED: 2}
+"""Statuses ordered from best to worst (a status only counts as a change for the worse if higher)."""
 
 
 class Trapped(Exception):
@@ -81,10 +87,45 @@ class CrewMember:
         return self.speed * (impaired_factor if self.status == IMPAIRED else 1.0)
 
 
+class MoverWorld(Protocol):
+    """What crew movement reads and changes of the run around it: exactly what :class:`Mover` uses.
+
+    The engine's coordinator (:class:`sim.engine.Simulation`) provides it; crew code never
+    imports the engine.
+    """
+
+    env: simpy.Environment
+    G: nx.MultiGraph
+    station: Station
+    scenario: Scenario
+    log: EventLog
+    index: Mapping[str, int]
+    hatch_open: Mapping[str, bool]
+    departed_hatches: Set[str]
+    faults: Faults
+
+    def pressures(self) -> np.ndarray:
+        """Total pressure of every compartment now [Pa] (the atmosphere synchronised first)."""
+
+    def relocate(self, member: CrewMember, place: str, via: str | None = None) -> None:
+        """*member* is now in *place*, having come through hatch *via*."""
+
+
+class HazardWorld(Protocol):
+    """What the hazard model reads and changes: exactly what :class:`HazardMonitor` uses."""
+
+    scenario: Scenario
+    crew: Mapping[str, CrewMember]
+    index: Mapping[str, int]
+
+    def set_status(self, member: CrewMember, status: str, cause: str) -> None:
+        """Change *member*'s status (logged)."""
+
+
 class Mover:
     """Plans and carries out crew movement over the station graph."""
 
-    def __init__(self, sim: Simulation):
+    def __init__(self, sim: MoverWorld):
         self.sim = sim
         self.G = sim.G
         self.hatches = {h: simpy.Resource(sim.env, capacity=x.capacity) for h, x in sim.station.hatches.items()}
@@ -242,7 +283,7 @@ def _crossing(last: tuple | None, where: int, column: int, t: float, value: floa
 class HazardMonitor:
     """Exposure of every crew member, checked at each alarm poll (an engine monitor extension)."""
 
-    def __init__(self, sim: Simulation):
+    def __init__(self, sim: HazardWorld):
         self.sim = sim
         self.phys = sim.scenario.physiology
 
@@ -309,7 +350,7 @@ class HazardMonitor:
         with np.errstate(invalid="ignore"):
             incap = ((t - since["ppO2"]) >= ph.incapacitated_after - 1e-9) | ((t - since["p"]) >= ph.vacuum_after - 1e-9)
             impaired = (t - since["impaired"]) >= ph.impaired_after - 1e-9
-        severity = np.where(incap, _SEVERITY[INCAPACITATED], np.where(impaired, _SEVERITY[IMPAIRED], _SEVERITY[ABLE]))
+        severity = np.where(incap, SEVERITY[INCAPACITATED], np.where(impaired, SEVERITY[IMPAIRED], SEVERITY[ABLE]))
         return members, where, since, severity
 
     def first_trip(self, times: np.ndarray, p: np.ndarray, pp: np.ndarray, dpdt: np.ndarray, stop: int) -> int | None:
@@ -317,7 +358,7 @@ class HazardMonitor:
         if not stop or not self.sim.crew:
             return None
         members, _, _, severity = self._scan(times[:stop], p[:stop], pp[:stop])
-        now = np.array([_SEVERITY[m.status] for m in members])
+        now = np.array([SEVERITY[m.status] for m in members])
         worse = np.flatnonzero((severity > now[None, :]).any(axis=1))
         return int(worse[0]) if len(worse) else None
 
@@ -342,7 +383,7 @@ class HazardMonitor:
             m.min_ppO2 = min(m.min_ppO2, float(pp[i, 1]))
             m.min_p = min(m.min_p, float(p[i]))
             reached = self._update(m.below_since, t, pp[i, 1], p[i], i)
-            if reached is not None and _SEVERITY[reached] > _SEVERITY[m.status]:
+            if reached is not None and SEVERITY[reached] > SEVERITY[m.status]:
                 self.sim.set_status(m, reached, cause=f"ppO2 {pp[i, 1] / 1000:.1f} kPa, p {p[i] / 1000:.1f} kPa")
 
     def summarize(self, summary: dict) -> None:

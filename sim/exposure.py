@@ -31,19 +31,47 @@ Definitions (also in docs/crew.md):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 from sim.reserve import ReserveConfig
 
 if TYPE_CHECKING:
-    from sim.engine import Simulation
+    import simpy
 
-__all__ = ["Exposure"]
+    from sim.atmosphere.base import AtmosphereSolver
+    from sim.atmosphere.network import GasNetwork
+    from sim.crew import CrewMember
+    from sim.results.events import EventLog
+    from sim.scenario.scenario_model import Scenario
+    from sim.scenario.station_model import Station
+
+__all__ = ["Exposure", "ExposureWorld"]
 
 
-def _groups(sim: Simulation, through_valves: bool) -> list[list[str]]:
+class ExposureWorld(Protocol):
+    """What :class:`Exposure` reads of the run: exactly the state it uses (the engine provides it)."""
+
+    env: simpy.Environment
+    log: EventLog
+    scenario: Scenario
+    station: Station
+    net: GasNetwork
+    solver: AtmosphereSolver
+    names: Sequence[str]
+    index: Mapping[str, int]
+    hatch_open: Mapping[str, bool]
+    valve_open: Mapping[str, bool]
+    leak_state: Mapping[str, dict[str, Any]]
+    crew: Mapping[str, CrewMember]
+
+    def vehicle_hatch(self, vehicle: str) -> str:
+        """The hatch between *vehicle* and the compartment it is docked to."""
+
+
+def _groups(sim: ExposureWorld, through_valves: bool) -> list[list[str]]:
     """Groups of compartments joined by open hatches (and open valves), in compartment order."""
     parent = {name: name for name in sim.names}
 
@@ -67,7 +95,7 @@ def _groups(sim: Simulation, through_valves: bool) -> list[list[str]]:
 class Exposure:
     """Keeps the crewed volume, leak exposure, shelters and hazards of one run."""
 
-    def __init__(self, sim: Simulation):
+    def __init__(self, sim: ExposureWorld):
         self.sim = sim
         self.crewed: set[str] = set()
         self.breathed: set[str] = set()

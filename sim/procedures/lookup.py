@@ -6,12 +6,12 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sim.crew import SEVERITY
 from sim.procedures.conditions import STATION
 from sim.reserve import treserve
 
 if TYPE_CHECKING:
-    from sim.engine import Simulation
-    from sim.procedures.runner import ProcedureRun
+    from sim.procedures.world import ConditionWorld, StepRun
 
 __all__ = ["StateLookup", "treserve"]
 
@@ -23,8 +23,9 @@ class StateLookup:
 
     Parameters
     ----------
-    sim : Simulation
-    run : ProcedureRun or None
+    sim : ConditionWorld
+        The run's station, compartment index and crew (the engine provides it).
+    run : StepRun or None
         Supplies measured variables and phase start times.
     t : float
         The instant [s].
@@ -34,7 +35,7 @@ class StateLookup:
         dP/dt of every compartment at *t* [Pa/s], as the alarm system computes it.
     """
 
-    def __init__(self, sim: Simulation, run: ProcedureRun | None, t: float, p, pp, dpdt):
+    def __init__(self, sim: ConditionWorld, run: StepRun | None, t: float, p, pp, dpdt):
         self.sim, self.run, self.t, self.p, self.pp, self._dpdt = sim, run, t, p, pp, dpdt
 
     def _i(self, compartment: str) -> int:
@@ -76,9 +77,7 @@ class StateLookup:
         return members
 
     def status(self, crew: str) -> str:
-        from sim.crew import _SEVERITY
-
-        return max((m.status for m in self._members(crew)), key=_SEVERITY.__getitem__)
+        return max((m.status for m in self._members(crew)), key=SEVERITY.__getitem__)
 
     def location(self, crew: str) -> str:
         return self._members(crew)[0].location

@@ -16,11 +16,14 @@ from typing import TYPE_CHECKING
 import simpy
 
 from sim.crew import CrewMember, Trapped
+from sim.procedures.conditions import ConditionRuntimeError
+from sim.procedures.flow import END, NEXT, Flow
+from sim.procedures.steps import HANDLERS, step_name
 from sim.scenario.distributions import sample_duration
 from sim.scenario.procedure_model import End, Goto, If, PhaseSpec, phase_steps
 
 if TYPE_CHECKING:
-    from sim.engine import Simulation
+    from sim.procedures.world import ProcedureWorld
     from sim.scenario.procedure_load import LoadedProcedure
     from sim.scenario.scenario_model import RunEntry
 
@@ -33,17 +36,11 @@ MAX_INSTANT_TRANSITIONS = 1000
 """Phase transitions allowed at one instant before a procedure is stopped as a runaway loop
 (load-time checks catch the obvious ones; this guards against data-dependent ones)."""
 
-Flow = tuple[str, str | None]
-"""What a step tells the interpreter: ("next", None), ("goto", phase), ("end", None)."""
-
-NEXT: Flow = ("next", None)
-END: Flow = ("end", None)
-
 
 class ProcedureRun:
     """One execution of a procedure within a run."""
 
-    def __init__(self, sim: Simulation, loaded: LoadedProcedure, entry: RunEntry, label: str):
+    def __init__(self, sim: ProcedureWorld, loaded: LoadedProcedure, entry: RunEntry, label: str):
         self.sim, self.env = sim, sim.env
         self.loaded = loaded
         self.procedure = loaded.procedure
@@ -252,8 +249,6 @@ class ProcedureRun:
 
     def run_steps(self, steps: list):
         """Process body: run *steps* in order; returns the flow that left them."""
-        from sim.procedures.steps import HANDLERS, step_name
-
         try:
             for step in steps:
                 kind = step_name(step)
@@ -283,8 +278,6 @@ class ProcedureRun:
             return END
 
     def _branch(self, step: If) -> Flow:
-        from sim.procedures.conditions import ConditionRuntimeError
-
         condition = self.loaded.conditions[id(step)]
         try:
             value = condition.evaluate(self.sim.live_lookup(self))

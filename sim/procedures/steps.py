@@ -1,6 +1,7 @@
 """One handler per step kind: a simpy process body taking (run, step) and returning a flow.
 
-Handlers act on the world only through the engine (:class:`~sim.engine.Simulation`): moving crew,
+Handlers act on the world only through :class:`~sim.procedures.world.ProcedureWorld` (``run.sim``,
+which the engine provides): moving crew,
 operating hatches and valves, changing leaks and supplies, so every change is synchronised with
 the atmosphere and logged.
 """
@@ -13,13 +14,13 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from sim.crew import CrewMember
-from sim.procedures.lookup import treserve
-from sim.procedures.runner import END, NEXT
+from sim.procedures.flow import END, NEXT
+from sim.reserve import treserve
 from sim.scenario.distributions import sample_duration
 from sim.scenario.procedure_model import step_kind
 
 if TYPE_CHECKING:
-    from sim.procedures.runner import ProcedureRun
+    from sim.procedures.world import StepRun
 
 __all__ = ["HANDLERS", "step_name"]
 
@@ -29,7 +30,7 @@ def step_name(step) -> str:
     return step_kind(step)
 
 
-def _no_one(run: ProcedureRun, step, who: str):
+def _no_one(run: StepRun, step, who: str):
     run.sim.log.emit(run.env.now, "step_failed", procedure=run.label, step=step_name(step),
                      reason=f"no able crew member for '{who}'")
     return NEXT
@@ -44,7 +45,7 @@ def _target(member: CrewMember, to: str) -> str | None:
     return to
 
 
-def move(run: ProcedureRun, step):
+def move(run: StepRun, step):
     members = [m for m in run.members(step.who) if m.can_act]
     if not members:
         return _no_one(run, step, step.who)
@@ -62,7 +63,7 @@ def move(run: ProcedureRun, step):
 
 
 # -- hatches and valves ------------------------------------------------------------------------
-def _side(run: ProcedureRun, member: CrewMember, hatch: str, side: str | None) -> str:
+def _side(run: StepRun, member: CrewMember, hatch: str, side: str | None) -> str:
     if side is not None:
         return side
     a, b = run.sim.station.hatches[hatch].between
@@ -71,7 +72,7 @@ def _side(run: ProcedureRun, member: CrewMember, hatch: str, side: str | None) -
 
 
 def _hatch_step(action: str) -> Callable:
-    def handler(run: ProcedureRun, step):
+    def handler(run: StepRun, step):
         sim = run.sim
         member = run.pick(step.by, tuple(sim.station.hatches[step.hatch].between))
         if member is None:
@@ -84,7 +85,7 @@ def _hatch_step(action: str) -> Callable:
     return handler
 
 
-def _operate(run: ProcedureRun, member: CrewMember, step, action: str):
+def _operate(run: StepRun, member: CrewMember, step, action: str):
     sim, env = run.sim, run.env
     hatch = sim.station.hatches[step.hatch]
     side = _side(run, member, step.hatch, step.side)
@@ -132,7 +133,7 @@ def _operate(run: ProcedureRun, member: CrewMember, step, action: str):
 
 
 # -- shelter, undock, evacuate -------------------------------------------------------------------
-def _vehicle_hatch(run: ProcedureRun, vehicle: str) -> str:
+def _vehicle_hatch(run: StepRun, vehicle: str) -> str:
     v = run.sim.station.vehicles[vehicle]
     for hid, h in run.sim.station.hatches.items():
         if set(h.between) == {vehicle, v.docked_to}:
@@ -140,7 +141,7 @@ def _vehicle_hatch(run: ProcedureRun, vehicle: str) -> str:
     raise KeyError(vehicle)  # the loader guarantees a hatch exists
 
 
-def _gather(run: ProcedureRun, who: str, vehicle_of: Callable[[CrewMember], str | None]):
+def _gather(run: StepRun, who: str, vehicle_of: Callable[[CrewMember], str | None]):
     """Send members to their vehicles; returns {vehicle: [members who got there]}."""
     members = [m for m in run.members(who) if m.can_act]
     procs, wanted = [], []
@@ -161,7 +162,7 @@ def _gather(run: ProcedureRun, who: str, vehicle_of: Callable[[CrewMember], str 
     return arrived
 
 
-def _close_behind(run: ProcedureRun, vehicle: str, inside: list[CrewMember]):
+def _close_behind(run: StepRun, vehicle: str, inside: list[CrewMember]):
     hid = _vehicle_hatch(run, vehicle)
     if not run.sim.hatch_open[hid]:
         return True
@@ -184,7 +185,7 @@ def _close_behind(run: ProcedureRun, vehicle: str, inside: list[CrewMember]):
     return all(done)
 
 
-def shelter(run: ProcedureRun, step):
+def shelter(run: StepRun, step):
     arrived = yield from _gather(run, step.who, lambda m: step.in_ or m.vehicle)
     for vehicle, inside in arrived.items():
         run.sim.exposure.shelter_steps.add(vehicle)
@@ -195,7 +196,7 @@ def shelter(run: ProcedureRun, step):
     return NEXT
 
 
-def undock(run: ProcedureRun, step):
+def undock(run: StepRun, step):
     sim = run.sim
     if step.vehicle in sim.departed:
         return NEXT
@@ -215,7 +216,7 @@ def undock(run: ProcedureRun, step):
     return NEXT
 
 
-def evacuate(run: ProcedureRun, step):
+def evacuate(run: StepRun, step):
     arrived = yield from _gather(run, step.who, lambda m: m.vehicle)
     for vehicle, inside in arrived.items():
         closed = yield from _close_behind(run, vehicle, inside)
@@ -225,7 +226,7 @@ def evacuate(run: ProcedureRun, step):
 
 
 # -- repair, measure, repress, wait --------------------------------------------------------------
-def repair(run: ProcedureRun, step):
+def repair(run: StepRun, step):
     sim, env = run.sim, run.env
     leak = next(lk for lk in sim.scenario.leaks if lk.id == step.leak)
     place = step.at or leak.at
@@ -263,7 +264,7 @@ def repair(run: ProcedureRun, step):
     return NEXT
 
 
-def _read(run: ProcedureRun, values: np.ndarray, resolution: float, noise: float) -> np.ndarray:
+def _read(run: StepRun, values: np.ndarray, resolution: float, noise: float) -> np.ndarray:
     """Gauge readings of *values* [Pa]: noise added, then rounded to the resolution."""
     if noise > 0:
         values = values + run.sim.rng.normal(0.0, noise, size=values.shape)
@@ -272,7 +273,7 @@ def _read(run: ProcedureRun, values: np.ndarray, resolution: float, noise: float
     return np.maximum(values, 0.0)
 
 
-def measure(run: ProcedureRun, step):
+def measure(run: StepRun, step):
     sim, env = run.sim, run.env
     gauge = sim.scenario.gauge
     resolution = gauge.resolution if step.resolution is None else step.resolution
@@ -339,7 +340,7 @@ def measure(run: ProcedureRun, step):
     return NEXT
 
 
-def repress(run: ProcedureRun, step):
+def repress(run: StepRun, step):
     sim, env = run.sim, run.env
     member = run.pick(step.by)
     if member is None:
@@ -368,7 +369,7 @@ def repress(run: ProcedureRun, step):
     return NEXT
 
 
-def wait(run: ProcedureRun, step):
+def wait(run: StepRun, step):
     sim, env = run.sim, run.env
     if step.for_ is not None:
         yield env.timeout(step.for_)
@@ -386,7 +387,7 @@ def wait(run: ProcedureRun, step):
     return NEXT
 
 
-def parallel(run: ProcedureRun, step):
+def parallel(run: StepRun, step):
     procs = [run.spawn(run.run_steps(steps)) for steps in step.parallel.values()]
     flows = yield from run.all_of(procs)
     for flow in flows:
@@ -395,7 +396,7 @@ def parallel(run: ProcedureRun, step):
     return NEXT
 
 
-def end(run: ProcedureRun, step):
+def end(run: StepRun, step):
     return END
     yield  # pragma: no cover  (a generator, like every handler)
 

@@ -12,14 +12,32 @@ seats (when the station has vehicles); every shelter entered was sealed (when on
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
 if TYPE_CHECKING:
-    from sim.engine import Simulation
+    from sim.crew import CrewMember
+    from sim.results.events import EventLog
+    from sim.scenario.scenario_model import Scenario
+    from sim.scenario.station_model import Station
 
-__all__ = ["evaluate_checks"]
+__all__ = ["CheckedRun", "evaluate_checks"]
+
+
+class CheckedRun(Protocol):
+    """What the checks read of a finished run (the engine's coordinator provides it).
+
+    ``crew`` may be missing (read with ``getattr``): a run without crew has no default checks.
+    """
+
+    scenario: Scenario
+    station: Station
+    log: EventLog
+    index: Mapping[str, int]
+    p_min: np.ndarray  # lowest pressure of every compartment [Pa]
+    crew: Mapping[str, CrewMember]
 
 
 def _num(x: float) -> float | str:
@@ -35,7 +53,7 @@ _DEFAULTS = (
 )
 
 
-def evaluate_checks(sim: Simulation, summary: dict[str, Any]) -> list[dict[str, Any]]:
+def evaluate_checks(sim: CheckedRun, summary: dict[str, Any]) -> list[dict[str, Any]]:
     """Results of every check of the scenario, in file order, then the default hazard checks."""
     out = [_evaluate(sim, summary, check) for check in sim.scenario.checks]
     if not getattr(sim, "crew", None):
@@ -58,7 +76,7 @@ def _describe_hazard(h: dict[str, Any]) -> str:
     return f"{', '.join(h['crew'])} in {', '.join(h['at'])} from {h['t_s']:.0f} s {until}: {h['cause']}"
 
 
-def _evaluate(sim: Simulation, summary: dict, check) -> dict[str, Any]:
+def _evaluate(sim: CheckedRun, summary: dict, check) -> dict[str, Any]:
     kind = check.expect
     label = check.name or kind
     passed, margin, detail = False, None, ""

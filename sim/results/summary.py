@@ -24,17 +24,52 @@ Sections and what they mean (the definitions live in docs/crew.md, docs/atmosphe
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from sim import __version__
+from sim.results.checks import CheckedRun, evaluate_checks
 from sim.results.series import Series
+from sim.version import __version__
 
 if TYPE_CHECKING:
-    from sim.engine import Simulation
+    import simpy
 
-__all__ = ["build_summary"]
+    from sim.atmosphere.base import AtmosphereSolver
+    from sim.crew import CrewMember
+    from sim.exposure import Exposure
+
+__all__ = ["FinishedRun", "build_summary"]
+
+
+class FinishedRun(CheckedRun, Protocol):
+    """What the summary reads of a finished run: exactly the state it uses (the engine provides it)."""
+
+    env: simpy.Environment
+    seed: int
+    spawn_key: Sequence[int]
+    names: Sequence[str]
+    solver: AtmosphereSolver
+    p0: np.ndarray  # pressure of every compartment at the start [Pa]
+    p_min_t: np.ndarray  # when each reached its lowest pressure [s]
+    floor_crossed: Mapping[str, float]  # compartment -> when it fell below the reserve floor [s]
+    exposure: Exposure
+    leak_state: Mapping[str, dict[str, Any]]
+    leak_detected: Mapping[str, tuple[float, str]]
+    treserve_first: tuple[float, float] | None  # (when [s], the crew's first Treserve [s])
+    measurements: Sequence[dict[str, Any]]
+    procedure_runs: Sequence[Any]
+    extensions: Sequence[Any]
+
+    def outcome(self) -> str:
+        """The run's outcome."""
+
+    def in_place(self, member: CrewMember) -> bool:
+        """Whether *member* is where the last move sent them."""
+
+    def still_trapped(self, member: CrewMember) -> bool:
+        """Whether *member* is trapped now."""
 
 
 def _r(x: float, digits: int = 6) -> float | str:
@@ -47,8 +82,8 @@ def _r(x: float, digits: int = 6) -> float | str:
     return float(f"{x:.{digits}g}")
 
 
-def build_summary(sim: Simulation, series: Series, status: str, message: str) -> dict[str, Any]:
-    """Assemble summary.json from a finished :class:`~sim.engine.Simulation`."""
+def build_summary(sim: FinishedRun, series: Series, status: str, message: str) -> dict[str, Any]:
+    """Assemble summary.json from a finished run (the engine's :class:`~sim.engine.Simulation`)."""
     sc, st = sim.scenario, sim.station
     ledger = sim.solver.ledger
     compartments = {}
@@ -153,8 +188,6 @@ def build_summary(sim: Simulation, series: Series, status: str, message: str) ->
     ]
     for ext in sim.extensions:
         ext.summarize(summary)
-    from sim.results.checks import evaluate_checks
-
     summary["checks"] = evaluate_checks(sim, summary)
     summary["checks_passed"] = all(c["passed"] for c in summary["checks"])
     return summary
@@ -240,7 +273,7 @@ def _shelter(vehicle: str, rec: dict[str, Any], end: float) -> dict[str, Any]:
     }
 
 
-def _time_to_shelter(sim: Simulation) -> float | str | None:
+def _time_to_shelter(sim: FinishedRun) -> float | str | None:
     """When the last crew member whom a step sent to a shelter vehicle got into one [s].
 
     None when no step sent anyone to a shelter; ``"inf"`` when someone sent never got there.

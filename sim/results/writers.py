@@ -10,15 +10,31 @@ import json
 import os
 import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from sim import __version__
-from sim.engine import RunResult
 from sim.errors import UsageError
 from sim.paths import check_output, recover_directory, replace_directory, temporary_directory
+from sim.version import __version__
 
-__all__ = ["is_run_directory", "write_inputs", "write_run", "write_series_csv"]
+if TYPE_CHECKING:
+    from sim.results.events import EventLog
+    from sim.results.series import Series
+    from sim.scenario.load import LoadedScenario
+
+__all__ = ["WrittenRun", "is_run_directory", "write_inputs", "write_run", "write_series_csv"]
+
+
+class WrittenRun(Protocol):
+    """What a run directory is written from (a :class:`~sim.results.result.RunResult`)."""
+
+    loaded: LoadedScenario
+    seed: int
+    events: EventLog
+    series: Series
+    summary: dict[str, Any]
+    extra: dict[str, Any]
 
 
 def write_series_csv(path: Path, columns: dict[str, np.ndarray]) -> None:
@@ -38,7 +54,7 @@ def _write_parquet(path: Path, columns: dict[str, np.ndarray]) -> None:
     pq.write_table(pa.table({k: pa.array(v) for k, v in columns.items()}), path)
 
 
-def write_run(result: RunResult, out: str | Path, *, force: bool = False, fmt: str | None = None) -> Path:
+def write_run(result: WrittenRun, out: str | Path, *, force: bool = False, fmt: str | None = None) -> Path:
     """Write *result* as a run directory at *out*.
 
     The directory is built beside *out* and renamed into place (:func:`sim.paths.replace_directory`);
@@ -97,7 +113,7 @@ def is_run_directory(path: Path) -> bool:
         (path / "session.yaml").is_file() and (path / "inputs" / "manifest.json").is_file())
 
 
-def _write_inputs(result: RunResult, inputs: Path) -> None:
+def _write_inputs(result: WrittenRun, inputs: Path) -> None:
     """Copy every file the run read, and a manifest with the seed, program version and the
     overrides the scenario was loaded with (whichever way it was loaded: ``run --set``,
     ``sim.run(..., overrides=...)``, a drill's ``set``, a sweep's design values)."""
