@@ -30,17 +30,6 @@ from sim.results.summary import FinishedRun  # noqa: E402
 
 PICTURE = ROOT / "docs" / "images" / "core-modules.png"
 
-KNOWN_CLI_CYCLES = [
-    # the command-line layer and what it reaches through function-local imports (being untangled
-    # separately); a module leaves this list as soon as it is no longer on a cycle
-    {"sim", "sim.api", "sim.boundary", "sim.cli", "sim.cli_boundary", "sim.cli_drill", "sim.cli_leakhunt",
-     "sim.cli_report", "sim.cli_sweep", "sim.leakhunt.verify", "sim.replay", "sim.sweep.plot", "sim.sweep.runner"},
-    {"sim.scenario.drill_load", "sim.scenario.load"},
-    {"sim.drill.injects", "sim.drill.scorecard"},
-]
-"""Import cycles known and allowed for now. The list may only shrink: the test fails on a cycle
-not in it and on a module listed here that is no longer on a cycle."""
-
 CORE = ["sim.crew", "sim.exposure", "sim.faults", "sim.instruments", "sim.reserve", "sim.station",
         "sim.temperature", "sim.results.events", "sim.results.series", "sim.results.checks",
         "sim.results.summary", "sim.results.writers", "sim.results.result"]
@@ -62,21 +51,9 @@ def _describe(G: nx.DiGraph, group: list[str]) -> str:
     return "; ".join(steps)
 
 
-def test_no_import_cycles_beyond_the_known_ones(graph):
+def test_no_import_cycles(graph):
     found = import_graph.cycles(graph)
-    unknown = [c for c in found if not any(set(c) <= known for known in KNOWN_CLI_CYCLES)]
-    assert not unknown, "import cycles:\n" + "\n".join(f"  {' '.join(c)}\n    {_describe(graph, c)}"
-                                                       for c in unknown)
-    on_a_cycle = {m for c in found for m in c}
-    gone = sorted(m for known in KNOWN_CLI_CYCLES for m in known if m not in on_a_cycle)
-    assert not gone, f"no longer on an import cycle, remove from KNOWN_CLI_CYCLES: {gone}"
-
-
-def test_the_engine_and_its_parts_are_on_no_cycle(graph):
-    found = {m for c in import_graph.cycles(graph) for m in c}
-    core = [m for m in graph if m.startswith(("sim.engine", "sim.procedures")) or m in CORE]
-    assert "sim.engine.simulation" in core and "sim.procedures.runner" in core
-    assert not found & set(core), sorted(found & set(core))
+    assert not found, "import cycles:\n" + "\n".join(f"  {' '.join(c)}\n    {_describe(graph, c)}" for c in found)
 
 
 @pytest.mark.parametrize("module", ["sim.crew", "sim.exposure", "sim.procedures.runner", "sim.procedures.steps",
