@@ -156,30 +156,56 @@ def core_graph(package: Path = PACKAGE) -> nx.DiGraph:
     return C
 
 
-def _columns(C: nx.DiGraph) -> list[list[str]]:
-    """Modules in columns, left to right in the direction of the imports, ordered to cross little.
+def _layout(C: nx.DiGraph, shown: nx.DiGraph, width: dict[str, float]) -> tuple[dict, dict]:
+    """Positions of the modules, and the way of every drawn import through the layers between.
 
-    A module stands one column right of the rightmost module importing it (its longest chain of
-    importers); within a column, modules are ordered by the mean row of their neighbours, in a
-    few sweeps each way (the barycentre heuristic of layered graph drawing).
+    Layered drawing (Sugiyama's method), top down: a module stands one layer below the lowest
+    module importing it; an import spanning several layers passes through a waypoint in each
+    layer between, which takes a (narrower) slot like a module, so no arrow runs through a box;
+    within a layer, modules and waypoints are ordered by the mean place of their neighbours, in
+    sweeps down and back up (the barycentre heuristic).
+
+    *width* gives each module's box width [in]; positions are in inches too.
+    Returns ``(pos, ways)``: node -> (x, y), and each drawn import (u, v) -> the nodes it passes.
     """
     column = {}
     for node in nx.topological_sort(C):
         column[node] = max((column[u] + 1 for u in C.predecessors(node)), default=0)
-    columns = [sorted(n for n in C if column[n] == k) for k in range(max(column.values()) + 1)]
+    L = nx.DiGraph()
+    L.add_nodes_from(C)
+    ways = {}
+    for u, v in sorted(shown.edges):
+        way = [u]
+        for k in range(column[u] + 1, column[v]):
+            point = ("via", u, v, k)
+            column[point] = k
+            way.append(point)
+        way.append(v)
+        nx.add_path(L, way)
+        ways[u, v] = way
+    columns = [sorted((n for n in L if column[n] == k), key=str) for k in range(max(column.values()) + 1)]
     row = {n: float(j) for col in columns for j, n in enumerate(col)}
-    for sweep in range(8):
-        order = columns[1:] if sweep % 2 == 0 else columns[-2::-1]
-        for col in order:
-            near = {n: [row[m] for m in (C.predecessors(n) if sweep % 2 == 0 else C.successors(n))] for n in col}
-            col.sort(key=lambda n: (sum(near[n]) / len(near[n]) if near[n] else row[n], n))
+    for sweep in range(24):
+        rightward = sweep % 2 == 0
+        for col in columns[1:] if rightward else columns[-2::-1]:
+            def centre(n, rightward=rightward):
+                near = [row[m] for m in (L.predecessors(n) if rightward else L.successors(n))]
+                return sum(near) / len(near) if near else row[n]
+            col.sort(key=lambda n: (centre(n), str(n)))
             for j, n in enumerate(col):
                 row[n] = float(j)
-    return columns
+    pos = {}
+    for k, col in enumerate(columns):
+        widths = [0.55 if isinstance(n, tuple) else width[n] + 0.45 for n in col]
+        x = -sum(widths) / 2
+        for n, w in zip(col, widths, strict=True):
+            pos[n] = (x + w / 2, -0.95 * k)
+            x += w
+    return pos, ways
 
 
 def draw(path: Path, package: Path = PACKAGE) -> nx.DiGraph:
-    """Draw the core's import graph to *path* (PNG), layered left to right; returns the graph.
+    """Draw the core's import graph to *path* (PNG), layered top down; returns the graph.
 
     The picture shows the transitive reduction (an import implied by a chain of others is not
     drawn); the PNG's ``Safehaven-graph`` text chunk lists every module and every import.
@@ -193,52 +219,60 @@ def draw(path: Path, package: Path = PACKAGE) -> nx.DiGraph:
     if not nx.is_directed_acyclic_graph(C):
         raise SystemExit(f"the core has import cycles: {cycles(C)}")
     shown = nx.transitive_reduction(C)
-    columns = _columns(C)
-    tallest = max(len(c) for c in columns)
-    pos = {}
-    for k, col in enumerate(columns):
-        for j, node in enumerate(col):
-            pos[node] = (k * 2.6, -(j - (len(col) - 1) / 2) * 1.1)
-    fig, ax = plt.subplots(figsize=(2.3 * len(columns) + 0.6, 0.62 * tallest + 1.4), dpi=120)
     fills = [("sim.engine", "#cfe2f3", "engine"), ("sim.procedures", "#d9ead3", "procedures"),
-             ("sim.crew", "#fce5cd", "crew"), ("sim.exposure", "#fce5cd", "crew"),
+             ("sim.crew", "#fce5cd", "crew and exposure"), ("sim.exposure", "#fce5cd", "crew and exposure"),
              ("sim.results", "#ead1dc", "results"), ("", "#eeeeee", "physics, station, inputs")]
+    box_style = {"boxstyle": "round,pad=0.4", "ec": "#444444", "lw": 0.8}
+    # the boxes' sizes [in] first, from the text laid out on a scratch figure: the layout needs them
+    scratch = plt.figure(dpi=120)
+    renderer = scratch.canvas.get_renderer()
+    size = {}
+    for node in C:
+        text = scratch.text(0, 0, node.removeprefix("sim."), fontsize=9, bbox={"fc": "w", **box_style})
+        text.draw(renderer)
+        extent = text.get_bbox_patch().get_window_extent(renderer)
+        size[node] = (extent.width / scratch.dpi, extent.height / scratch.dpi)
+    plt.close(scratch)
+    pos, ways = _layout(C, shown, {n: w for n, (w, _) in size.items()})
     xs = [x for x, _ in pos.values()]
     ys = [y for _, y in pos.values()]
-    ax.set_xlim(min(xs) - 1.2, max(xs) + 1.2)
-    ax.set_ylim(min(ys) - 0.6, max(ys) + 0.6)
+    margin = 0.5
+    width_in, height_in = max(xs) - min(xs) + 2 * margin + max(w for w, _ in size.values()), \
+        max(ys) - min(ys) + 2 * margin
+    fig = plt.figure(figsize=(width_in, height_in + 0.9), dpi=120)
+    ax = fig.add_axes((0, 0.5 / (height_in + 0.9), 1, height_in / (height_in + 0.9)))  # inches as data units
+    ax.set_xlim((min(xs) + max(xs) - width_in) / 2, (min(xs) + max(xs) + width_in) / 2)
+    ax.set_ylim(min(ys) - margin, max(ys) + margin)
     ax.axis("off")
-    boxes = {}
-    for node, (x, y) in pos.items():
+    for node in C:
         fill = next(c for prefix, c, _ in fills if node == prefix or node.startswith(prefix))
-        boxes[node] = ax.text(x, y, node.removeprefix("sim."), ha="center", va="center", fontsize=9, zorder=3,
-                              bbox={"boxstyle": "round,pad=0.4", "fc": fill, "ec": "#444444", "lw": 0.8})
-    # arrows from box edge to box edge: the boxes' sizes are known once the text is laid out
-    fig.canvas.draw()
-    to_data = ax.transData.inverted()
-    half = {}
-    for node, box in boxes.items():
-        (x0, y0), (x1, y1) = to_data.transform(box.get_bbox_patch().get_window_extent())
-        half[node] = ((x1 - x0) / 2, (y1 - y0) / 2)
+        ax.text(*pos[node], node.removeprefix("sim."), ha="center", va="center", fontsize=9, zorder=3,
+                bbox={"fc": fill, **box_style})
+    half = {n: (w / 2, h / 2) for n, (w, h) in size.items()}
 
-    def edge_of(node, dx, dy):
-        w, h = half[node]
+    def edge_of(node, towards):
+        (x, y), (w, h) = pos[node], half[node]
+        dx, dy = towards[0] - x, towards[1] - y
         t = min(w / abs(dx) if dx else math.inf, h / abs(dy) if dy else math.inf)
-        return pos[node][0] + dx * t, pos[node][1] + dy * t
+        return x + dx * t, y + dy * t
 
-    for u, v in sorted(shown.edges):
-        dx, dy = pos[v][0] - pos[u][0], pos[v][1] - pos[u][1]
-        ax.annotate("", xy=edge_of(v, -dx, -dy), xytext=edge_of(u, dx, dy), zorder=1,
-                    arrowprops={"arrowstyle": "-|>", "color": "#777777", "lw": 0.8, "shrinkA": 0, "shrinkB": 1,
-                                "mutation_scale": 11})
+    style = {"color": "#777777", "lw": 0.8}
+    for way in ways.values():
+        points = [pos[n] for n in way]
+        points[0] = edge_of(way[0], points[1])
+        points[-1] = edge_of(way[-1], points[-2])
+        if len(points) > 2:
+            ax.plot([x for x, _ in points[:-1]], [y for _, y in points[:-1]], zorder=1, solid_capstyle="round",
+                    **style)
+        ax.annotate("", xy=points[-1], xytext=points[-2], zorder=1,
+                    arrowprops={"arrowstyle": "-|>", "shrinkA": 0, "shrinkB": 1, "mutation_scale": 11, **style})
     seen = {}
     for _, c, label in fills:
         seen.setdefault(label, c)
     handles = [plt.Rectangle((0, 0), 1, 1, fc=c, ec="#444444", lw=0.8) for c in seen.values()]
-    ax.legend(handles, list(seen), loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=len(seen), frameon=False,
-              fontsize=9)
-    ax.set_title("The core of Safehaven: an arrow A \u2192 B means A imports B; data and results flow back "
-                 "from right to left", fontsize=10)
+    fig.legend(handles, list(seen), loc="lower center", ncol=len(seen), frameon=False, fontsize=9)
+    fig.suptitle("The core of Safehaven: an arrow A \u2192 B means A imports B (imports implied by a chain "
+                 "are not drawn);\ndata and results flow back upwards", fontsize=10, y=1.0, va="top")
     listed = {"nodes": sorted(C), "edges": sorted([u, v] for u, v in C.edges)}
     fig.savefig(path, metadata={PNG_KEY: json.dumps(listed)}, bbox_inches="tight")
     plt.close(fig)
