@@ -41,3 +41,11 @@ def test_importing_the_command_line_imports_no_library_a_command_may_not_need(tm
 def test_help_and_version_need_no_library(tmp_path, argv):
     code = f"from sim.cli import main\nmain({argv!r})"
     assert sorted(_imported(code, tmp_path) & set(HEAVY)) == []
+
+
+def test_validate_imports_neither_the_engine_nor_networkx(tmp_path):
+    code = f"from sim.cli import main\nassert main(['validate', {str(FLAGSHIP)!r}]) == 0"
+    modules = _imported(code, tmp_path)
+    assert sorted(modules & {"networkx", "simpy", "pandas", "pyarrow", "matplotlib", "rich", "dask", "aiohttp"}) == []
+    assert sorted(m for m in modules if m.startswith(("sim.engine", "sim.drill", "sim.station", "sim.scenario.drill"))) == []
+

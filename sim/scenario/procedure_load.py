@@ -7,14 +7,13 @@ file and line, never a failure halfway through a run.
 
 from __future__ import annotations
 
+import graphlib
 import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-
-import networkx as nx
 
 from sim.errors import InputError, Problem
 from sim.paths import reference
@@ -353,23 +352,35 @@ def _loops_without_time(loaded: LoadedProcedure) -> list[Problem]:
     """Cycles of phases in which no step lets time pass: they would spin forever at one instant."""
     proc, doc = loaded.procedure, loaded.doc
     names = list(proc.phases)
-    G = nx.DiGraph()
+    successors: dict[str, list[str]] = {}
     for k, name in enumerate(names):
         steps = phase_steps(proc.phases[name])
-        G.add_node(name)
+        successors[name] = after = []
         for step in steps:
             if _advances_time(step):
                 break  # whatever follows happens later
             for target in (getattr(step, "then", None), getattr(step, "else_", None), getattr(step, "goto", None)):
                 if target in proc.phases:
-                    G.add_edge(name, target)
+                    after.append(target)
             if isinstance(step, Goto | End):
                 break
             if isinstance(step, If) and step.else_ is not None:
                 break
         else:
             if k + 1 < len(names):
-                G.add_edge(name, names[k + 1])
+                after.append(names[k + 1])
+    try:  # the usual case, no loop at all, is told without importing networkx (start-up cost of
+        # validate); a graph and its reverse have the same cycles, so successors serve as predecessors
+        graphlib.TopologicalSorter(successors).prepare()
+        return []
+    except graphlib.CycleError:
+        pass
+    import networkx as nx  # only to list the loops (an error): lazy for start-up cost
+
+    G = nx.DiGraph()
+    for name, after in successors.items():  # nodes and edges in the order of the phases and steps
+        G.add_node(name)
+        G.add_edges_from((name, target) for target in after)
     problems = []
     for cycle in nx.simple_cycles(G):
         first = min(cycle, key=names.index)
