@@ -17,7 +17,6 @@ import json
 import sys
 from pathlib import Path
 
-from sim import __version__
 from sim.cli_assess import add_assess_parser
 from sim.cli_boundary import add_boundary_parser
 from sim.cli_common import EXIT_FAILED, EXIT_INPUT, EXIT_OK, console, run_command, top_parser
@@ -28,6 +27,7 @@ from sim.cli_sweep import add_sweep_parser
 from sim.cli_values import seed
 from sim.errors import InputError, UsageError
 from sim.paths import atomic_output, check_output
+from sim.version import __version__
 
 __all__ = ["main"]
 

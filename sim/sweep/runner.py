@@ -75,7 +75,7 @@ def _bundle(loaded: list, display: str) -> Bundle:
 
 
 def _meta(design: Design, bundle: Bundle, scenario: str) -> dict[str, Any]:
-    from sim import __version__
+    from sim.version import __version__
 
     return {
         "format": FORMAT,
