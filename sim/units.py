@@ -8,15 +8,22 @@ what was expected, e.g. ``expected a volume, got 5 kg``.
 
 from __future__ import annotations
 
+import atexit
 import functools
+import hashlib
+import importlib.util
+import json
 import math
 import os
 import re
 import sys
+import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["KINDS", "Kind", "UnitError", "format_duration", "format_quantity", "time_text", "to_si", "unit_registry"]
+__all__ = ["BASE_DIMENSIONS", "KINDS", "Kind", "UnitError", "format_duration", "format_quantity", "time_text",
+           "to_si", "unit_factor", "unit_registry"]
 
 
 class UnitError(ValueError):
@@ -83,7 +90,9 @@ def _import_pint():
     return pint
 
 
-@functools.cache
+_registry_lock = threading.Lock()
+
+
 def unit_registry():
     """The one pint registry, created on first use (importing Safehaven does no work).
 
@@ -91,6 +100,12 @@ def unit_registry():
     result in a folder, here ``cache_dir()/pint``, so later processes load it in ~20 ms. When
     that folder cannot be written or the cache cannot be read, the registry is built without it.
     """
+    with _registry_lock:  # the drill server parses conditions from more than one thread
+        return _build_registry()
+
+
+@functools.cache
+def _build_registry():
     pint = _import_pint()
     folder = cache_dir() / "pint"
     try:
@@ -100,6 +115,164 @@ def unit_registry():
         ureg = pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
     ureg.formatter.default_format = "~"
     return ureg
+
+
+# -- what pint computed in earlier processes ---------------------------------------------------
+# Importing pint and loading its registry cost ~0.15 s, a third of `safehaven validate`, and files
+# name the same few quantities again and again. So every quantity pint read (and every unit name
+# the condition language asked about) is remembered in cache_dir()/units-<key>.json, and a later
+# process that meets only remembered texts never imports pint. The key digests pint's installed
+# code and definitions file (a new pint is a new key) and what Safehaven asks of pint; a file that
+# cannot be read, or holds anything but the expected types, is ignored. A quantity pint refuses is
+# not remembered: it goes to pint again, so its message is pint's own.
+MEMO_MAX_ENTRIES = 20_000
+"""Most remembered quantities and unit names (~1 MB); beyond it new ones are not remembered."""
+_MEMO_MAX_BYTES = 4_000_000
+_memo_lock = threading.Lock()
+_memo_new: dict[str, object] = {}
+
+
+@functools.cache
+def _memo_path() -> Path | None:
+    spec = importlib.util.find_spec("pint")
+    if spec is None or spec.origin is None:
+        return None
+    digest = hashlib.sha256(repr((sorted(KINDS.items()), BASE_DIMENSIONS, "autoconvert_offset_to_baseunit")).encode())
+    for name in ("__init__.py", "default_en.txt", "constants_en.txt"):
+        try:
+            st = (Path(spec.origin).parent / name).stat()
+        except OSError:
+            return None
+        digest.update(f"{spec.origin}:{name}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return cache_dir() / f"units-{digest.hexdigest()[:16]}.json"
+
+
+def _valid_entry(key: object, value: object) -> bool:
+    if not isinstance(key, str):
+        return False
+    if key.startswith("q:"):  # a quantity: its value in SI
+        return type(value) is float and math.isfinite(value)
+    if key.startswith("u:"):  # a unit name: [SI factor, exponents of BASE_DIMENSIONS] or why not usable
+        return isinstance(value, str) or (
+            isinstance(value, list) and len(value) == 2 and type(value[0]) is float and math.isfinite(value[0])
+            and isinstance(value[1], list) and len(value[1]) == len(BASE_DIMENSIONS)
+            and all(type(e) is int for e in value[1]))
+    return False
+
+
+def _read_memo(path: Path | None) -> dict[str, object]:
+    try:
+        if path is None or path.stat().st_size > _MEMO_MAX_BYTES:
+            return {}
+        entries = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # absent, unreadable, not JSON (UnicodeDecodeError is a ValueError)
+        return {}
+    if not isinstance(entries, dict) or not all(_valid_entry(k, v) for k, v in entries.items()):
+        return {}
+    return entries
+
+
+@functools.cache
+def _memo() -> dict[str, object]:
+    return _read_memo(_memo_path())
+
+
+def _recall(key: str) -> object | None:
+    with _memo_lock:
+        return _memo().get(key)
+
+
+def _remember(key: str, value: object) -> None:
+    with _memo_lock:
+        memo = _memo()
+        if len(memo) >= MEMO_MAX_ENTRIES or not _valid_entry(key, value):
+            return
+        memo[key] = value
+        if not _memo_new:
+            atexit.register(_save_memo)
+        _memo_new[key] = value
+
+
+def _save_memo() -> None:
+    """Add this process's new entries to the file (merged with what other processes added since)."""
+    path = _memo_path()
+    with _memo_lock:
+        new = dict(_memo_new)
+        _memo_new.clear()
+    if path is None or not new:
+        return
+    try:
+        merged = _read_memo(path)
+        merged.update(list(new.items())[: max(0, MEMO_MAX_ENTRIES - len(merged))])
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=".units-", suffix=".json", dir=path.parent)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump(merged, f, separators=(",", ":"))
+            os.replace(tmp, path)  # readers see the old file or the new one, never half of one
+        except BaseException:
+            os.unlink(tmp)
+            raise
+    except OSError:  # an unwritable cache folder: the next process asks pint again
+        pass
+
+
+BASE_DIMENSIONS = ("[mass]", "[length]", "[time]", "[temperature]", "[substance]", "[current]", "[luminosity]")
+"""pint's base dimensions, in the order of :func:`unit_factor`'s exponents."""
+_BASE_UNITS = ("kilogram", "meter", "second", "kelvin", "mole", "ampere", "candela")
+
+
+def unit_factor(name: str) -> tuple[float, tuple[int, ...]] | str:
+    """What one unit name is in SI: its factor and its exponents of :data:`BASE_DIMENSIONS`.
+
+    Returns
+    -------
+    tuple of (float, tuple of int) or str
+        ``(factor, exponents)``, e.g. ``(133.322..., (1, -1, -2, 0, 0, 0, 0))`` for ``mmHg``
+        (1 mmHg = factor × kg m^-1 s^-2); or why the name cannot be used as a factor:
+        ``"unknown"`` (not a unit), ``"offset"`` (``degC``: not a multiple of an SI unit) or
+        ``"unsupported"`` (a fractional power, another base dimension, a zero or infinite factor).
+
+    Examples
+    --------
+    >>> unit_factor("min"), unit_factor("prk")
+    ((60.0, (0, 0, 1, 0, 0, 0, 0)), 'unknown')
+    """
+    key = f"u:{name}"
+    known = _recall(key)
+    if isinstance(known, str):
+        return known
+    if known is not None:
+        return known[0], tuple(known[1])
+    result = _unit_factor(name)
+    _remember(key, result if isinstance(result, str) else [result[0], list(result[1])])
+    return result
+
+
+def _unit_factor(name: str) -> tuple[float, tuple[int, ...]] | str:
+    ureg = unit_registry()
+    try:
+        if not ureg.parse_unit_name(name):
+            return "unknown"
+        quantity = ureg.Quantity(1.0, ureg.parse_units(name))
+        if not quantity._is_multiplicative:
+            return "offset"
+        dims = quantity.dimensionality
+        exps = []
+        for base in BASE_DIMENSIONS:
+            e = dims.get(base, 0)
+            if e != int(e):
+                return "unsupported"
+            exps.append(int(e))
+        if set(dims) - set(BASE_DIMENSIONS):
+            return "unsupported"
+        target = ureg.parse_units("*".join(f"{u}**{e}" for u, e in zip(_BASE_UNITS, exps, strict=True) if e) or "")
+        factor = float(quantity.to(target).magnitude)
+    except Exception:  # pint raises many types for odd names; any of them means "not a unit here"
+        return "unknown"
+    if not math.isfinite(factor) or factor == 0:
+        return "unsupported"
+    return factor, tuple(exps)
 
 
 def _describe(kind: str) -> str:
@@ -165,7 +338,12 @@ _QUANTITY_SHAPE = re.compile(
 @functools.lru_cache(maxsize=4096)
 def _parse_cached(text: str, kind: str) -> float:
     # Files repeat the same few quantities ("0.5 m^2", "10 s"); pint takes ~1 ms per parse.
-    return _parse(text, KINDS[kind])
+    key = f"q:{kind}:{text}"
+    value = _recall(key)
+    if value is None:
+        value = _parse(text, KINDS[kind])
+        _remember(key, value)
+    return value
 
 
 def _parse(text: str, spec: Kind) -> float:

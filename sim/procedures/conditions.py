@@ -39,13 +39,13 @@ import keyword
 import math
 import operator
 import re
-import threading
 import types
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sim.errors import SimError
+from sim.units import unit_factor
 
 __all__ = [
     "MAX_DEPTH",
@@ -139,11 +139,9 @@ class ConditionRuntimeError(SimError, RuntimeError):
 # --------------------------------------------------------------------------------------------------
 # Dimensions
 
-# Exponents of (mass, length, time, temperature, substance, current, luminosity).
+# Exponents of (mass, length, time, temperature, substance, current, luminosity): sim.units.BASE_DIMENSIONS.
 Dim = tuple[int, int, int, int, int, int, int]
-_BASES = ("[mass]", "[length]", "[time]", "[temperature]", "[substance]", "[current]", "[luminosity]")
 _BASE_SYMBOLS = ("kg", "m", "s", "K", "mol", "A", "cd")
-_BASE_UNITS = ("kilogram", "meter", "second", "kelvin", "mole", "ampere", "candela")
 
 NUMBER: Dim = (0, 0, 0, 0, 0, 0, 0)
 PRESSURE: Dim = (1, -1, -2, 0, 0, 0, 0)
@@ -455,45 +453,14 @@ class ConditionLookup(Protocol):
 
 
 # --------------------------------------------------------------------------------------------------
-# Units (pint, lazily)
-
-_unit_lock = threading.Lock()
-
-
-def _registry() -> Any:
-    # Share the program's one registry when it is there; pint costs ~0.5 s to build, so only on use.
-    with _unit_lock:
-        from sim.units import unit_registry
-
-        return unit_registry()
+# Units: pint's answers, remembered across processes by sim.units (a file whose unit names are
+# all remembered is checked without importing pint)
 
 
 @functools.lru_cache(maxsize=512)
 def _unit_factor(name: str) -> tuple[float, Dim] | str:
     """SI factor and dimension of one unit name, or a reason why it is not usable."""
-    ureg = _registry()
-    try:
-        if not ureg.parse_unit_name(name):
-            return "unknown"
-        quantity = ureg.Quantity(1.0, ureg.parse_units(name))
-        if not quantity._is_multiplicative:
-            return "offset"
-        dims = quantity.dimensionality
-        exps = []
-        for base in _BASES:
-            e = dims.get(base, 0)
-            if e != int(e):
-                return "unsupported"
-            exps.append(int(e))
-        if set(dims) - set(_BASES):
-            return "unsupported"
-        target = ureg.parse_units("*".join(f"{u}**{e}" for u, e in zip(_BASE_UNITS, exps, strict=True) if e) or "")
-        factor = float(quantity.to(target).magnitude)
-    except Exception:  # pint raises many types for odd names; any of them means "not a unit here"
-        return "unknown"
-    if not math.isfinite(factor) or factor == 0:
-        return "unsupported"
-    return factor, tuple(exps)  # type: ignore[return-value]
+    return unit_factor(name)  # type: ignore[return-value]
 
 
 _COMMON_UNITS = ("Pa", "kPa", "hPa", "bar", "mbar", "psi", "mmHg", "torr", "atm", "s", "min", "h", "day",
