@@ -280,12 +280,18 @@ def _crossing(last: tuple | None, where: int, column: int, t: float, value: floa
     return t0 + (t - t0) * fraction
 
 
+def _batch_key(*arrays: np.ndarray) -> tuple[int, ...]:
+    """Where the arrays' data start: a batch and its prefixes (``a[:m]``) share it."""
+    return tuple(a.__array_interface__["data"][0] for a in arrays)
+
+
 class HazardMonitor:
     """Exposure of every crew member, checked at each alarm poll (an engine monitor extension)."""
 
     def __init__(self, sim: HazardWorld):
         self.sim = sim
         self.phys = sim.scenario.physiology
+        self._scanned: tuple | None = None  # the batch first_trip scanned, for commit to reuse
 
     def _update(self, state: dict[str, Any], t: float, ppO2: float, p: float, where: int = -1) -> str | None:
         """Advance one member's exposure timers to *t*; returns the status they reach, if worse.
@@ -355,9 +361,14 @@ class HazardMonitor:
 
     def first_trip(self, times: np.ndarray, p: np.ndarray, pp: np.ndarray, dpdt: np.ndarray, stop: int) -> int | None:
         """The first poll of ``[:stop]`` at which any member's status would get worse."""
+        self._scanned = None
         if not stop or not self.sim.crew:
             return None
-        members, _, _, severity = self._scan(times[:stop], p[:stop], pp[:stop])
+        scan = self._scan(times[:stop], p[:stop], pp[:stop])
+        # commit() gets this batch or a prefix of it next; the scan is causal (a poll's timers
+        # depend only on the polls before it), so the prefix of this scan is the prefix's scan
+        self._scanned = (_batch_key(times, p, pp), stop, scan)
+        members, _, _, severity = scan
         now = np.array([SEVERITY[m.status] for m in members])
         worse = np.flatnonzero((severity > now[None, :]).any(axis=1))
         return int(worse[0]) if len(worse) else None
@@ -366,7 +377,12 @@ class HazardMonitor:
         """Polls *times* passed with no status change: advance the timers, record worst exposures."""
         if not self.sim.crew:
             return
-        members, where, since, _ = self._scan(times, p, pp)
+        scanned, self._scanned = self._scanned, None
+        if scanned is not None and scanned[0] == _batch_key(times, p, pp) and len(times) <= scanned[1]:
+            members, where, since, _ = scanned[2]
+            since = {key: a[:len(times)] for key, a in since.items()}
+        else:
+            members, where, since, _ = self._scan(times, p, pp)
         low_ppO2, low_p = pp[:, where, 1].min(axis=0), p[:, where].min(axis=0)
         for j, m in enumerate(members):
             i = int(where[j])

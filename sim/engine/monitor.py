@@ -160,7 +160,9 @@ class Monitor:
         self.on_alarm = on_alarm
         self.alarms_active: set[str] = set()
         self.floor_crossed: dict[str, float] = {}
-        self._history: list[tuple[float, np.ndarray]] = []  # (t, p) at polls, for dP/dt
+        # the polls dP/dt looks back on: times [s] (h,) and pressures [Pa] (h, n), oldest first
+        self._history_t = np.zeros(0)
+        self._history_p = np.zeros((0, len(self.names)))
         self.watchers = Watchers()
         self.extensions: list[MonitorExtension] = [self.watchers]
 
@@ -227,9 +229,10 @@ class Monitor:
     def dpdt(self, t: float, p: np.ndarray) -> np.ndarray:
         """dP/dt over the alarm window ending at *t* [Pa/s]; zeros until a window has passed."""
         window = self.alarms.dpdt_window
-        for t0, p0 in reversed(self._history):
-            if t - t0 >= window - 1e-9:
-                return (p - p0) / (t - t0)
+        old_enough = np.flatnonzero(t - self._history_t >= window - 1e-9)
+        if len(old_enough):
+            j = old_enough[-1]  # the newest poll at least one window back
+            return (p - self._history_p[j]) / (t - self._history_t[j])
         return np.zeros_like(p)
 
     def _dpdt_batch(self, times: np.ndarray, p: np.ndarray) -> np.ndarray:
@@ -240,9 +243,9 @@ class Monitor:
         the polls had been pushed one by one.
         """
         k = len(times)
-        if self._history:
-            t_all = np.concatenate([[t for t, _ in self._history], times])
-            p_all = np.concatenate([np.stack([q for _, q in self._history]), p])
+        if len(self._history_t):
+            t_all = np.concatenate([self._history_t, times])
+            p_all = np.concatenate([self._history_p, p])
         else:
             t_all, p_all = times, p
         h = len(t_all) - k
@@ -264,18 +267,22 @@ class Monitor:
 
     def _extend_history(self, times: np.ndarray, p: np.ndarray) -> None:
         """Push polls onto the dP/dt history and prune it as :meth:`_push_history` would, one by one."""
-        h = len(self._history)
-        t_all = np.concatenate([[t for t, _ in self._history], times])
+        h = len(self._history_t)
+        t_all = np.concatenate([self._history_t, times])
         older = np.count_nonzero(t_all[-1] - t_all >= self.alarms.dpdt_window)
         drop = max(0, min(older - 1, len(t_all) - 2))
-        kept = self._history[drop:] if drop < h else []
-        self._history = kept + [(t_all[j].item(), p[j - h]) for j in range(max(drop, h), len(t_all))]
+        self._history_t = t_all[drop:]
+        self._history_p = p[drop - h:] if drop >= h else np.concatenate([self._history_p[drop:], p])
 
     def _push_history(self, t: float, p: np.ndarray) -> None:
-        self._history.append((t, p))
+        """Add the poll at *t* and drop the polls more than one window older than the next-oldest."""
+        t_all = np.append(self._history_t, t)
         window = self.alarms.dpdt_window
-        while len(self._history) > 2 and t - self._history[1][0] >= window:
-            self._history.pop(0)
+        drop = 0
+        while len(t_all) - drop > 2 and t - t_all[drop + 1] >= window:
+            drop += 1
+        self._history_t = t_all[drop:]
+        self._history_p = np.concatenate([self._history_p[drop:], p[None, :]])
 
     def dpdt_now(self) -> np.ndarray:
         """dP/dt of every compartment now, as the alarm system computes it [Pa/s]."""
@@ -295,7 +302,9 @@ class Monitor:
 
     def _first_trip(self, times: np.ndarray, p: np.ndarray, pp: np.ndarray, dpdt: np.ndarray) -> int | None:
         """Index of the first poll at which an alarm changes or an extension wants to act."""
-        sounding = self._alarm_matrix(p, pp, dpdt).any(axis=-1)
+        a = self.alarms
+        sounding = np.column_stack([(dpdt < a.rapid_depress).any(axis=1), (pp[..., 2] > a.ppCO2_high).any(axis=1),
+                                    ((pp[..., 1] < a.ppO2_low) & (p > 0)).any(axis=1)])  # (k, 3), ALARMS order
         active = np.array([name in self.alarms_active for name in ALARMS])
         changed = np.flatnonzero((sounding != active).any(axis=1))
         first = int(changed[0]) if len(changed) else None
@@ -318,7 +327,7 @@ class Monitor:
             if k:
                 previous = (float(times[k - 1]), p[k - 1])
             else:
-                previous = self._history[-1] if self._history else None
+                previous = (self._history_t[-1], self._history_p[-1]) if len(self._history_t) else None
             # logged when the poll sees it (events stay in simulation order), with the crossing
             # instant interpolated between the two polls
             name = self.names[i]
