@@ -5,11 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from sim.errors import UsageError
+
 if TYPE_CHECKING:
     from sim.engine import RunResult
     from sim.scenario.load import LoadedScenario
 
 __all__ = ["load", "open_run", "run", "state_at"]
+
+# Each function imports what it needs when called: `import sim` imports this module, and must stay
+# cheap for every command and script (start-up cost; the engine alone takes ~0.3 s to import).
 
 
 def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> LoadedScenario:
@@ -52,7 +57,6 @@ def run(scenario: LoadedScenario | str | Path, seed: int | None = None, override
         If *overrides* are given with an already loaded scenario.
     """
     from sim.engine import simulate
-    from sim.errors import UsageError
 
     if not hasattr(scenario, "scenario"):
         scenario = load(scenario, overrides)
@@ -94,7 +98,6 @@ def state_at(result, t: float | str):
     >>> sim.state_at(result, "01:00:00").crew["fe5"].activity     # doctest: +SKIP
     'repair prk-crack'
     """
-    from sim.errors import UsageError
     from sim.replay import parse_time
     from sim.results.state import state_at as derive
 

@@ -17,6 +17,9 @@ from pathlib import Path
 
 from sim.errors import UsageError
 
+# The handlers import their machinery when they run (start-up cost: `safehaven` imports this module to
+# build its parser for every command).
+
 __all__ = ["add_boundary_parser"]
 
 

@@ -15,6 +15,9 @@ from sim.cli_common import EXIT_OK, console
 from sim.errors import InputError, Problem, UsageError
 from sim.paths import check_output, replace_directory, temporary_directory
 
+# The handlers import their machinery when they run (start-up cost: `safehaven` imports this module to
+# build its parser for every command).
+
 __all__ = ["add_leakhunt_parsers", "run_estimate", "run_hunt"]
 
 

@@ -27,6 +27,9 @@ from sim.cli_common import command_alone, console
 from sim.cli_values import MAX_WORKERS, check_setting, count, seed
 from sim.errors import InputError, Problem, UsageError
 
+# The handlers import their machinery when they run (start-up cost: `safehaven` imports this module to
+# build its parser for every command).
+
 __all__ = ["add_sweep_parser", "main", "run_sweep_command"]
 
 _SUB = ("resume", "rerun", "plot", "analyze")

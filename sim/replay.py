@@ -10,6 +10,7 @@ events, by :func:`sim.results.state.state_at`, with pressures from the series.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from dataclasses import dataclass, field
@@ -21,6 +22,7 @@ import numpy as np
 from sim.errors import UsageError
 from sim.results.events import dumps_event
 from sim.results.reader import RunRecord, read_run
+from sim.units import UnitError, to_si
 
 __all__ = ["ReplayReport", "parse_time", "replay", "run_seed"]
 
@@ -51,8 +53,6 @@ def parse_time(text: str | float) -> float:
     if m:
         h, mnt, s = m.groups()
         return int(h) * 3600.0 + int(mnt) * 60.0 + (float(s) if s else 0.0)
-    from sim.units import UnitError, to_si
-
     try:
         value = float(text)
     except ValueError:
@@ -132,13 +132,12 @@ def replay(directory: str | Path) -> ReplayReport:
     InputError
         If the kept inputs no longer load.
     """
-    import json
-
+    # lazy for start-up cost: parse_time (for `replay --at` and sim.state_at) needs no engine
     from sim.engine import simulate
 
     record = read_run(directory)
     if "drill" in record.manifest.get("files", {}):  # a drill's injects and live commands are re-applied too
-        from sim.drill.replay import replay_drill
+        from sim.drill.replay import replay_drill  # lazy: the drill machinery only for a drill
 
         identical, result, index = replay_drill(record.path)
         return ReplayReport(record.path, identical, len(record.events), len(result.events), index=index,

@@ -34,6 +34,7 @@ from sim.scenario.drill_model import (
     ValveStuck,
 )
 from sim.scenario.load import LoadedScenario, scenario_from_document
+from sim.scenario.procedure_load import procedure_from_document
 from sim.scenario.scenario_model import Leak
 from sim.scenario.validation import did_you_mean, validate_document
 from sim.scenario.yamlio import Document, load_yaml
@@ -329,8 +330,6 @@ def drill_from_document(doc: Document) -> LoadedDrill:
         files["drill"] = doc.path
     library: dict[str, Any] = {Path(p).stem: proc for p, proc in loaded.procedures.items()}
     if drill.procedures:
-        from sim.scenario.procedure_load import procedure_from_document
-
         base = doc.path.parent if doc.path is not None else Path.cwd()
         for name, rel in drill.procedures.items():
             try:

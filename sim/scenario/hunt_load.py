@@ -28,6 +28,7 @@ class LoadedHunt:
 
 def load_hunt(path: str | Path) -> LoadedHunt:
     """Load and check a hunt file (every problem located as ``file:line: path: message``)."""
+    # lazy for start-up cost: scenario.load brings the scenario and procedure models (~0.1 s)
     from sim.scenario.load import load_station
 
     doc = load_yaml(path)

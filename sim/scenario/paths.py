@@ -29,6 +29,7 @@ def quantity_kinds(path: str) -> set[str]:
     >>> sorted(quantity_kinds("leaks.crack.rate")), sorted(quantity_kinds("leaks.crack.cd"))
     (['mass flow'], [])
     """
+    # lazy for start-up cost: the models are built only when a path is looked up
     from sim.scenario.procedure_model import Procedure
     from sim.scenario.scenario_model import Scenario
 

@@ -161,6 +161,7 @@ def load_record(path: str | Path) -> LeakRecord:
     InputError
         Every problem of the record file, or the first problem of a log, located.
     """
+    # lazy for start-up cost: scenario.load brings the scenario and procedure models (~0.1 s)
     from sim.scenario.load import load_station
 
     doc = load_yaml(path)

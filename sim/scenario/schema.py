@@ -9,6 +9,7 @@ __all__ = ["json_schema"]
 
 def json_schema(kind: str) -> dict[str, Any]:
     """The JSON Schema (draft 2020-12) of a file *kind*: station, scenario, procedure, drill, record or hunt."""
+    # lazy for start-up cost: only the models of the asked kind are built
     if kind == "station":
         from sim.scenario.station_model import Station as model
     elif kind == "scenario":

@@ -80,6 +80,7 @@ def _problems(model: type[BaseModel], doc: Document, root: tuple, exc: Validatio
         elif kind == "model_type" or kind == "dict_type":
             msg = f"expected a mapping, got {_describe(err.get('input'))}"
         elif kind == "step_kind":
+            # lazy for start-up cost: only this message needs the procedure models built
             from sim.scenario.procedure_model import STEP_KINDS
 
             given = err.get("input", {}).get("do") if isinstance(err.get("input"), dict) else None
