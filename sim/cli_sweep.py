@@ -39,10 +39,11 @@ _CHUNK = count(1, 1_000_000, "--chunk-size")
 _WORKERS = count(1, MAX_WORKERS, "--workers")
 # the sweep file's settings, checked as their options are (a file is read before anything is written)
 _FILE_TYPES = {"n": _N, "replicates": _REPLICATES, "seed": seed, "chunk_size": _CHUNK, "workers": _WORKERS}
+_ENGINES = ("auto", "batch", "single")  # sim.sweep.runner.ENGINES (not imported: start-up cost)
 _FILE_CHOICES = {"design": ("grid", "random", "lhs", "sobol", "saltelli", "morris"),
-                 "executor": ("serial", "process")}
+                 "executor": ("serial", "process"), "engine": _ENGINES}
 _FILE_KEYS = {"scenario", "vary", "design", "n", "replicates", "seed", "crn", "out", "chunk_size", "workers",
-              "executor", "dask"}
+              "executor", "dask", "engine"}
 
 
 def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
@@ -68,6 +69,9 @@ def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--chunk-size", type=_CHUNK, help="runs per task (default: sized to last ~5 s)")
     p.add_argument("--workers", type=_WORKERS, help="local worker processes (default: one per core)")
     p.add_argument("--executor", choices=["serial", "process"], help="default process")
+    p.add_argument("--engine", choices=_ENGINES, help="auto (default): batch mode, all runs integrated together "
+                   "as one array, where it reproduces the ordinary runs (atmosphere-only scenarios varying "
+                   "leak sizes); single: every run alone; batch: batch mode or an error saying why not")
     p.add_argument("--dask", metavar="local|ADDRESS", help="run on Dask: 'local' (a LocalCluster), "
                    "tcp://host:8786, or a scheduler file")
     p.add_argument("--file", type=Path, help="a sweep file (YAML) with the same settings")
@@ -147,6 +151,7 @@ def _executor_options(args, settings: dict | None = None) -> dict:
     if dask is not None and args.executor is not None:
         raise UsageError("give --executor or --dask, not both")
     return {"executor": executor, "workers": args.workers if args.workers is not None else s.get("workers"),
+            "engine": args.engine or s.get("engine") or "auto",
             "dask": dask, "chunk_size": args.chunk_size if args.chunk_size is not None else s.get("chunk_size"),
             "progress": not args.quiet and not args.json}
 
@@ -218,7 +223,8 @@ def _finish(args, report) -> int:
                           "failed": report.failed, "failed_before": failed_before, "skipped": report.skipped,
                           "seconds": report.seconds,
                           "runs_per_s": None if report.ran == 0 else report.runs_per_second,
-                          "executor": report.executor, "workers": report.workers, "retried": report.retried},
+                          "executor": report.executor, "workers": report.workers, "retried": report.retried,
+                          "engine": meta.get("engine")},
                          indent=2))
     elif not args.quiet:
         from rich.markup import escape

@@ -28,6 +28,11 @@ from sim.units import format_duration
 __all__ = ["SweepReport", "params_of", "rerun", "resume_sweep", "run_sweep"]
 
 FORMAT = 1
+ENGINES = ("auto", "batch", "single")
+"""``--engine``: ``auto`` chooses batch mode where it reproduces the ordinary runs (sim.sweep.batch),
+``batch`` insists on it (an error when it cannot), ``single`` runs every run alone."""
+BATCH_CHUNK = 8192
+"""Runs per chunk in batch mode (one array per chunk; each chunk also runs its first run alone)."""
 TARGET_CHUNK_SECONDS = 5.0
 """Automatic chunks aim at this much work each [s]: long enough to hide the cost of a task,
 short enough that a retry or an interruption loses little."""
@@ -57,6 +62,7 @@ class SweepReport:
     workers: int = 0
     retried: int = 0
     peak_in_flight: int = 0
+    engine: str = "single"
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -165,6 +171,34 @@ def _check_design(scenario: Path, design: Design) -> list:
     return loaded
 
 
+def choose_engine(engine: str, loaded, specs: list[Spec]) -> dict[str, str]:
+    """The engine of a sweep's runs, and why (the ``engine`` entry of sweep.json).
+
+    Raises
+    ------
+    UsageError
+        For an unknown *engine*, or ``batch`` when batch mode cannot reproduce these runs.
+    """
+    from sim.sweep.batch import ineligible, manifest
+
+    if engine not in ENGINES:
+        raise UsageError(f"--engine {engine!r}: expected one of {', '.join(ENGINES)}")
+    if engine == "single":
+        return manifest("--engine single", forced=True)
+    why = ineligible(loaded, [s.path for s in specs])
+    if why is not None and engine == "batch":
+        raise UsageError(f"--engine batch: this sweep cannot run in batch mode: {why}")
+    return manifest(why)
+
+
+def engine_note(info: dict[str, str], n: int) -> str:
+    """The line a sweep prints about its engine."""
+    if info["mode"] == "batch":
+        return (f"engine: batch mode, {n} runs integrated together as one array ({info['reason']}); "
+                f"--engine single runs them one by one")
+    return f"engine: single runs, one by one ({info['reason']})"
+
+
 def _differences(old: dict, new: dict) -> list[str]:
     out = []
     if old.get("settings") != new.get("settings"):
@@ -181,7 +215,7 @@ def run_sweep(scenario: str | Path, specs: list[Spec], out: str | Path, *, desig
               n: int | None = None, replicates: int = 1, seed: int | None = None, crn: bool = False,
               executor: str = "process", workers: int | None = None, dask: str | None = None,
               chunk_size: int | None = None, progress: bool = False, force: bool = False,
-              on_start: Callable[[Design], None] | None = None) -> SweepReport:
+              on_start: Callable[[Design], None] | None = None, engine: str = "auto") -> SweepReport:
     """Plan a sweep, write its design, and run it (or continue or grow it, if *out* holds it).
 
     Everything is checked before anything is written: the specs (a quantity needs its unit), every
@@ -205,6 +239,10 @@ def run_sweep(scenario: str | Path, specs: list[Spec], out: str | Path, *, desig
         Runs per chunk; default: sized so a chunk lasts about :data:`TARGET_CHUNK_SECONDS`.
     force : bool
         Replace a different sweep already in *out* (never a directory that is not a sweep).
+    engine : {"auto", "batch", "single"}
+        ``auto`` integrates the runs together as one array where that reproduces the ordinary
+        runs (atmosphere-only scenarios varying leak sizes: :mod:`sim.sweep.batch`), else runs them
+        one by one; the choice and its reason go to ``sweep.json`` (``engine``) and the report.
 
     Raises
     ------
@@ -236,6 +274,7 @@ def run_sweep(scenario: str | Path, specs: list[Spec], out: str | Path, *, desig
     bundle = _bundle([loaded, *variants], str(scenario))
     check_output(out, inputs=[p for v in (loaded, *variants) for p in v.files.values()])
     meta = _meta(d, bundle, str(scenario))
+    meta["engine"] = choose_engine(engine, variants[0], d.specs)
     report_notes, action = [], "create"
     if stored is not None:
         diffs = _differences(stored, meta)
@@ -262,10 +301,12 @@ def run_sweep(scenario: str | Path, specs: list[Spec], out: str | Path, *, desig
             store.create(meta, d.columns, bundle.files)
         elif action == "grow":
             store.grow(meta, d.columns)
+        else:
+            store.set_engine(meta["engine"])
         if on_start is not None:
             on_start(d)
         report = _execute(store, d.specs, d.columns, bundle, root_seed, ex, chunk_size, progress, d.crn,
-                          d.replicates)
+                          d.replicates, meta["engine"])
     report.notes = report_notes + report.notes
     return report
 
@@ -330,8 +371,10 @@ def _stored(store: SweepStore) -> tuple[dict, list[Spec], Bundle, dict[str, list
 
 def resume_sweep(directory: str | Path, *, executor: str = "process", workers: int | None = None,
                  dask: str | None = None, chunk_size: int | None = None, progress: bool = False,
-                 retry_failed: bool = False) -> SweepReport:
+                 retry_failed: bool = False, engine: str = "auto") -> SweepReport:
     """Run the runs of a sweep that have no row yet (and, with *retry_failed*, the failed ones again).
+
+    *engine* is chosen again as :func:`run_sweep` chooses it, from the stored inputs.
 
     Raises
     ------
@@ -358,12 +401,22 @@ def resume_sweep(directory: str | Path, *, executor: str = "process", workers: i
         raise UsageError(f"{directory}: the design computed from the sweep's settings differs from "
                          f"design.parquet (column {bad!r}; a different numpy/scipy?); refusing to resume")
     store.done_ids()  # a part that cannot be read is named before anything runs
+    info = choose_engine(engine, _first_point(store, meta, specs, columns), specs)
     with owned_temp(), make_executor(executor, workers, dask) as ex:
         store.clean_temporary()
         if retry_failed:
             store.drop_failed()
+        store.set_engine(info)
         return _execute(store, specs, columns, bundle, st["root_seed"], ex, chunk_size, progress,
-                        bool(st.get("crn")), st["replicates"])
+                        bool(st.get("crn")), st["replicates"], info)
+
+
+def _first_point(store: SweepStore, meta: dict, specs: list[Spec], columns: dict[str, list[Any]]):
+    """The stored scenario loaded with the design's first values."""
+    from sim.scenario.load import load_scenario
+
+    return load_scenario(store.root / "inputs" / meta["inputs"]["scenario"],
+                         overrides_for(specs, _params(columns, specs, 0)))
 
 
 # -- executing ----------------------------------------------------------------------------------
@@ -402,18 +455,26 @@ class _Chunker:
 
 def _execute(store: SweepStore, specs: list[Spec], columns: dict[str, list[Any]], bundle: Bundle,
              root_seed: int, ex, chunk_size: int | None, progress: bool, crn: bool = False,
-             replicates: int = 1) -> SweepReport:
+             replicates: int = 1, engine: dict[str, str] | None = None) -> SweepReport:
     n_runs = len(columns["run_id"])
     done = store.done_ids()
     pending = [r for r in columns["run_id"] if r not in done]
     report = SweepReport(store.root, n_runs, skipped=n_runs - len(pending))
+    engine = engine or {"mode": "single", "reason": "not chosen"}
+    report.engine = engine["mode"]
+    report.notes.append(engine_note(engine, len(pending)))
     if not pending:
         return report
+    if progress:
+        print(f"sweep: {report.notes[-1]}", file=sys.stderr, flush=True)
     report.executor, report.workers = ex.name, ex.workers
+    batch = {"specs": [s.to_dict() for s in specs]} if engine["mode"] == "batch" else None
+    if batch is not None and chunk_size is None:
+        chunk_size = max(1, min(BATCH_CHUNK, math.ceil(len(pending) / (2 * ex.workers))))
     chunker = _Chunker(pending, chunk_size, ex)
     die_once = os.environ.get(DIE_ONCE_ENV) or None
     jobs = (ChunkJob(bundle, root_seed, tuple((r, tuple(overrides_for(specs, _params(columns, specs, r))))
-                                              for r in ids), die_once, replicates if crn else None)
+                                              for r in ids), die_once, replicates if crn else None, batch)
             for ids in chunker)
     t0 = time.perf_counter()
     with _progress(progress, len(pending), n_runs - len(pending)) as bar, _Parts(store) as parts:

@@ -176,6 +176,20 @@ class SweepStore:
         text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
         _atomic_write(self.root / "sweep.json", lambda p: p.write_text(text, encoding="utf-8"))
 
+    def set_engine(self, engine: dict[str, str]) -> None:
+        """Record which engine produces the rows from now on (``engine`` in sweep.json and the
+        design's settings), when it is not the one recorded."""
+        import pyarrow.parquet as pq
+
+        meta = self.meta()
+        if meta.get("engine") == engine:
+            return
+        meta["engine"] = engine
+        table = self.design().replace_schema_metadata({META_KEY: json.dumps(meta, sort_keys=True).encode()})
+        _atomic_write(self.design_path, lambda p: pq.write_table(table, p))
+        text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
+        _atomic_write(self.root / "sweep.json", lambda p: p.write_text(text, encoding="utf-8"))
+
     def drop_failed(self) -> int:
         """Remove the failed rows from the parts (each part rewritten atomically, or removed when
         nothing is left), so that the next execution runs them again; returns how many."""

@@ -61,13 +61,15 @@ class ChunkJob:
     ``die_once`` carries the coordinator's :data:`DIE_ONCE_ENV` (workers forked earlier, or on
     another machine, do not see its environment). ``crn_replicates``, when set, is the sweep's
     replicates under common random numbers: run *r* then draws from spawn key ``r % crn_replicates``
-    (its replicate) instead of *r*."""
+    (its replicate) instead of *r*. ``batch``, when set (``{"specs": [...]}``, the varied fields), runs
+    the chunk in batch mode (:func:`sim.sweep.batch.run_batch_chunk`)."""
 
     bundle: Bundle
     root_seed: int
     runs: tuple[tuple[int, tuple[str, ...]], ...]
     die_once: str | None = None
     crn_replicates: int | None = None
+    batch: dict | None = None
 
     def spawn_key(self, run_id: int) -> int:
         """The spawn key of run *run_id*'s generator (the design's ``spawn_key`` column)."""
@@ -228,6 +230,10 @@ def run_one(doc, root_seed: int, run_id: int, overrides: tuple[str, ...] | list[
 def run_chunk(job: ChunkJob) -> list[dict[str, Any]]:
     """Run every run of *job*, in order; one row each."""
     doc = _document(job.bundle)
+    if job.batch is not None and len(job.runs) > 1:
+        from sim.sweep.batch import run_batch_chunk
+
+        return run_batch_chunk(job, doc, run_one, _maybe_die)
     return [run_one(doc, job.root_seed, run_id, overrides, job.die_once, job.spawn_key(run_id))
             for run_id, overrides in job.runs]
 
