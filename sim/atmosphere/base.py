@@ -106,7 +106,8 @@ class AtmosphereSolver:
        past it) and leave ``self.t == t_end``; discrete changes happen only between
        calls, at the exact time reached.
     3. ``_sample_impl(times)`` (optional): like the default, which advances to each
-       time in turn, but may vectorize when the solution has a closed form.
+       time in turn, but may vectorize when the solution has a closed form; or
+       ``_sample_pressures(times)``, which returns the total pressures too.
     4. State accessors ``masses()``, ``temperature()``, ``partial_pressures()``,
        ``zones()``, all SI, never NaN, pressures >= 0.
     5. Control methods (hatches, valves, leaks, sources, scrubbers, supplies) that
@@ -164,9 +165,15 @@ class AtmosphereSolver:
             return Samples(times, np.zeros((0, n)), np.zeros((0, n, 3)))
         if not np.all(np.isfinite(times)) or np.any(np.diff(times) < 0) or times[0] < self.t:
             raise ValueError(f"sample: times must be finite, sorted and >= current time {self.t!r}")
-        pp = self._sample_impl(times)
+        p, pp = self._sample_pressures(times)
         self._check_state()
-        return Samples(times, pp.sum(axis=-1), pp)
+        return Samples(times, p, pp)
+
+    def _sample_pressures(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Total (k, n) and partial (k, n, 3) pressures [Pa] at *times*; a solver whose compartments
+        share states (mixed zones) may sum the partial pressures once per zone instead."""
+        pp = self._sample_impl(times)
+        return pp.sum(axis=-1), pp
 
     def _sample_impl(self, times: np.ndarray) -> np.ndarray:
         out = np.empty((len(times), self.network.n, 3))

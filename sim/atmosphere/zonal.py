@@ -760,16 +760,16 @@ class ZonalSolver(AtmosphereSolver):
             self.t += h
 
     def _sample_dense(self, times: np.ndarray) -> np.ndarray:
-        """Step freely to the last time, interpolating the samples in between.
+        """Step freely to the last time, interpolating the samples in between (zone partial pressures).
 
         The steps are chosen by the error control alone, not by the sampling interval; a sample
         inside a step is the linear interpolation of the zone masses at its ends, which is as
         accurate as the (first-order) step itself, conserves mass and keeps it non-negative.
         """
-        out = np.empty((len(times), self.network.n, 3))
+        out = np.empty((len(times), self._nz, 3))
         k = 0
         while k < len(times) and times[k] <= self.t:
-            out[k] = self.partial_pressures()
+            out[k] = self._zone_pp(self._Mzs)
             k += 1
         while k < len(times):
             t0, m0 = self.t, self._Mzs
@@ -780,26 +780,65 @@ class ZonalSolver(AtmosphereSolver):
                 j += 1
             if j > k:
                 w = ((times[k:j] - t0) / (t1 - t0))[:, None, None]
-                out[k:j] = self._zone_pp((1.0 - w) * m0 + w * m1)[:, self._zone_of]
+                out[k:j] = self._zone_pp((1.0 - w) * m0 + w * m1)
                 k = j
         return out
 
-    def _sample_impl(self, times: np.ndarray) -> np.ndarray:
+    def _sample_stepwise(self, times: np.ndarray) -> np.ndarray:
+        """Exact local steps, one per sample (zone partial pressures)."""
+        out = np.empty((len(times), self._nz, 3))
+        for k, tk in enumerate(times):
+            self.advance(tk)
+            out[k] = self._zone_pp(self._Mzs)
+        return out
+
+    def _closed_form(self, Mzs, dts, sup, R):
+        """Zone masses at every time ``self.t + dts`` [s], shape (k, 1), of the isothermal local part.
+
+        Exactly :func:`_exp_solution` with the rates of :meth:`_local_iso`, evaluated only for the
+        (zone, species) pairs that have a rate; the others keep their mass (``m0 + 0.0`` is what
+        the exponential gives them, bit for bit).
+        """
+        kl = self._a_z * np.sqrt(R)
+        k = kl[:, None] + self._k_scrub
+        S = self._src + sup
+        out = np.empty((len(dts), self._nz, 3))
+        out[:] = Mzs + 0.0
+        act = (k > 0) | (S != 0)
+        if act.any():
+            out[:, act] = _exp_solution(Mzs[act], k[act], S[act], dts)[0]
+        return out
+
+    def _sample_zones(self, times: np.ndarray) -> np.ndarray:
+        """Advance through *times* [s]; zone partial pressures [Pa], shape (k, zones, 3)."""
         self._refresh()
         sup, active = self._supply_rates()
         t_ev = min((te for _, _, te in active), default=math.inf)
         if self._n_flow:
             return self._sample_dense(times)
         if self._adiabatic or t_ev <= times[-1] or times[-1] - self.t > self.options.max_step:
-            return super()._sample_impl(times)  # exact local steps, one per sample
+            return self._sample_stepwise(times)
         # Closed form at all times at once: no inter-zone flow, no event, isothermal.
-        dts = (times - self.t)[:, None, None]
         R0 = _mixture_R(self._Mzs, self._frac)
-        m_all, _ = self._local_iso(self._Mzs, dts, sup, R0)
         h = float(times[-1] - self.t)
         m, inc = self._local_iso(self._Mzs, h, sup, R0)
         if h > 0 and self._rdrift_error(m, h) > 1.0:
-            return super()._sample_impl(times)
+            return self._sample_stepwise(times)
+        m_all = self._closed_form(self._Mzs, (times - self.t)[:, None], sup, R0)
         self._commit(m, inc, h, active)
         self.t = float(times[-1])
-        return self._zone_pp(m_all)[:, self._zone_of]
+        return self._zone_pp(m_all)
+
+    def _sample_pressures(self, times: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # compartments of one zone share its state: sum the species once per zone
+        pz = self._sample_zones(times)
+        return pz.sum(axis=-1)[:, self._zone_of], pz[:, self._zone_of]
+
+    def _sample_impl(self, times: np.ndarray) -> np.ndarray:
+        return self._sample_zones(times)[:, self._zone_of]
+
+    def _check_state(self):
+        # every zone holds at least one compartment: checking zones checks them all
+        pz = self._zone_pp(self._Mzs)
+        if not np.all(np.isfinite(pz)) or np.any(pz < 0):
+            raise SolverError(f"t={self.t:.9g} s: non-finite or negative partial pressure in the atmosphere state")
