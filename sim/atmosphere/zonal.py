@@ -36,7 +36,7 @@ from dataclasses import replace
 import numpy as np
 
 from .base import AtmosphereSolver, SolverError, SolverOptions
-from .flow import GAMMA, R_SPECIES, _orifice_core, choked_flow_factor
+from .flow import GAMMA, R_SPECIES, _orifice_core, choked_flow_factor, critical_pressure_ratio
 from .ledger import Ledger
 from .network import GasNetwork
 
@@ -48,6 +48,11 @@ _DENSE_MAX = 48
 # Air-like default composition for a zone that has never held gas; only its R
 # matters, and only to scale Newton's Jacobian while p == 0.
 _AIR_FRACTIONS = np.array([0.755, 0.2315, 0.0135]) / 1.0
+# Up to this many zones the isothermal Newton iteration runs on plain floats: a station's few
+# zones make numpy's per-call cost dominate. Both paths do the same IEEE operations in the same
+# order (powers stay numpy's: its pow and the C library's differ in the last bit), so they agree
+# bit for bit (tests/atmosphere/test_zonal_scalar.py).
+_SCALAR_MAX = 8
 
 
 class _NewtonFailure(Exception):
@@ -170,6 +175,11 @@ class ZonalSolver(AtmosphereSolver):
         o = self.options
         self._gamma = GAMMA
         self._K = choked_flow_factor(GAMMA)
+        # the choked and linear branches' constants as _orifice_core computes them (its dg/dp_up)
+        ones = np.ones(2)
+        self._orifice_constants = tuple(_orifice_core(ones, np.array([0.0, 1.0]), GAMMA, o.laminar_ratio)[1].tolist())
+        g = GAMMA
+        self._orifice_exponents = np.array([2.0 / g, (g + 1.0) / g, 2.0 / g - 1.0, 1.0 / g])[:, None]
         self._adiabatic = o.thermo == "adiabatic"
         self._merge = o.hatch_model == "merge"
         self._hatch_open = network.hatch_open.copy()
@@ -200,6 +210,7 @@ class ZonalSolver(AtmosphereSolver):
         self._zone_of = labels
         vt = net.volume / self._Tref
         self._Sref = np.bincount(labels, vt, nz)
+        self._Sref_list = self._Sref.tolist()
         self._w = vt / self._Sref[labels]
         self._Mzs = np.stack([np.bincount(labels, m_comp[:, s], nz) for s in range(3)], axis=1)
         self._Mref = self._Mzs.sum(1)
@@ -401,6 +412,13 @@ class ZonalSolver(AtmosphereSolver):
         sel = (cda > 0) & (zu != zv)
         self._fe = (zu[sel], zv[sel], net.edge_u[sel], net.edge_v[sel], cda[sel])
         self._n_flow = int(sel.sum())
+        self._scalar = not self._adiabatic and nz <= _SCALAR_MAX
+        if self._n_flow and self._scalar:
+            # per edge: zones, upstream temperatures when u or v is upstream (theta = 1), cda
+            zu_, zv_, cu_, cv_, cda_ = self._fe
+            Tu = np.maximum(self._Tref[cu_] * 1.0, 1.0).tolist()
+            Tv = np.maximum(self._Tref[cv_] * 1.0, 1.0).tolist()
+            self._fe_scalar = list(zip(zu_.tolist(), zv_.tolist(), Tu, Tv, cda_.tolist(), strict=True))
         # leaks: k_leak = a_z sqrt(R theta), a_z = sum cda K sqrt(gamma / Tref_i) / Sref_z
         ids = list(self._leaks)
         self._leak_ids = ids
@@ -537,13 +555,11 @@ class ZonalSolver(AtmosphereSolver):
         only with steps of the zone's own, sub-millisecond, time scale).
         Returns the new species masses and the sink ledger increments.
         """
-        o = self.options
         nz = self._nz
         zu, zv = self._fe[0], self._fe[1]
         M0 = Mzs.sum(1)
         R = _mixture_R(Mzs, self._frac)
         xco2 = np.where(M0 > 0, Mzs[:, 2] / np.where(M0 > 0, M0, 1.0), 0.0)
-        gfac = self._gamma if self._adiabatic else 1.0
         kl = self._a_z * np.sqrt(R * self._theta(M0))
         k = kl[:, None] + self._k_scrub  # per species
         kdt = k * dt
@@ -553,27 +569,10 @@ class ZonalSolver(AtmosphereSolver):
         Et = np.exp(-kt)
         phit = np.where(kt > 0, -np.expm1(-kt) / np.where(kt > 0, kt, 1.0), 1.0)
         M = M0 * Et
-        for _ in range(o.newton_max_iter):
-            theta = self._theta(M)
-            dpdM = gfac * R * theta / self._Sref
-            p, F, dFu, dFv = self._edge_flows(M, R, theta)
-            net = np.bincount(zv, F, nz) - np.bincount(zu, F, nz)
-            res = M - Et * M0 - dt * phit * net
-            Ju, Jv = dt * dFu * dpdM[zu], dt * dFv * dpdM[zv]
-            rows = np.concatenate([zv, zv, zu, zu])
-            cols = np.concatenate([zu, zv, zu, zv])
-            vals = np.concatenate([-Ju * phit[zv], -Jv * phit[zv], Ju * phit[zu], Jv * phit[zu]])
-            self._stiffness = float(np.max(np.abs(Ju) + np.abs(Jv), initial=0.0))
-            delta = self._solve(rows, cols, vals, np.ones(nz), res)
-            if not np.all(np.isfinite(delta)):
-                raise _NewtonFailure
-            Mn = np.maximum(M - delta, 0.0)
-            step = np.abs(Mn - M) * dpdM
-            M = Mn
-            if np.all(step <= 1e-3 * (o.atol_pa + o.rtol * p)):
-                break
+        if self._scalar:
+            M = self._newton_scalar(M.tolist(), (M0 * Et).tolist(), R.tolist(), (dt * phit).tolist(), phit.tolist(), dt)
         else:
-            raise _NewtonFailure
+            M = self._newton(M, M0, Et, phit, R, dt)
         theta = self._theta(M)
         _, F, _, _ = self._edge_flows(M, R, theta)
         aF = np.abs(F)
@@ -608,6 +607,129 @@ class ZonalSolver(AtmosphereSolver):
         if len(self._leak_ids):
             inc.by_leak = leaked[self._leak_zone] * self._leak_share[:, None]
         return y, inc
+
+    def _newton(self, M, M0, Et, phit, R, dt):
+        """Newton's iteration for the total zone masses of :meth:`_flow_be` [kg], shape (zones,)."""
+        o = self.options
+        nz = self._nz
+        zu, zv = self._fe[0], self._fe[1]
+        gfac = self._gamma if self._adiabatic else 1.0
+        for _ in range(o.newton_max_iter):
+            theta = self._theta(M)
+            dpdM = gfac * R * theta / self._Sref
+            p, F, dFu, dFv = self._edge_flows(M, R, theta)
+            net = np.bincount(zv, F, nz) - np.bincount(zu, F, nz)
+            res = M - Et * M0 - dt * phit * net
+            Ju, Jv = dt * dFu * dpdM[zu], dt * dFv * dpdM[zv]
+            rows = np.concatenate([zv, zv, zu, zu])
+            cols = np.concatenate([zu, zv, zu, zv])
+            vals = np.concatenate([-Ju * phit[zv], -Jv * phit[zv], Ju * phit[zu], Jv * phit[zu]])
+            self._stiffness = float(np.max(np.abs(Ju) + np.abs(Jv), initial=0.0))
+            delta = self._solve(rows, cols, vals, np.ones(nz), res)
+            if not np.all(np.isfinite(delta)):
+                raise _NewtonFailure
+            Mn = np.maximum(M - delta, 0.0)
+            step = np.abs(Mn - M) * dpdM
+            M = Mn
+            if np.all(step <= 1e-3 * (o.atol_pa + o.rtol * p)):
+                return M
+        raise _NewtonFailure
+
+    def _edge_flows_scalar(self, M, R):
+        """:meth:`_edge_flows` on plain floats, isothermal (theta = 1): p, F, dF/dM_u, dF/dM_v per edge."""
+        g, lr = self._gamma, self.options.laminar_ratio
+        rc = critical_pressure_ratio(g)
+        sphi_c, c_lam = self._orifice_constants
+        Sref = self._Sref_list
+        p = [M[z] * R[z] * 1.0 / Sref[z] for z in range(len(M))]
+        F, dFu, dFv = [], [], []
+        sub_at, sub_r = [], []
+        parts = []
+        for zu, zv, Tu, Tv, cda in self._fe_scalar:
+            pu, pv = p[zu], p[zv]
+            fwd = pu >= pv
+            hi, lo = (pu, pv) if fwd else (pv, pu)
+            r = lo / hi if hi > 0.0 else 1.0
+            r = 0.0 if r < 0.0 else (1.0 if r > 1.0 else r)  # np.clip
+            parts.append((fwd, hi, lo, r, Tu if fwd else Tv, R[zu] if fwd else R[zv], cda))
+            if not (r <= rc or r > lr):
+                sub_at.append(len(parts) - 1)
+                sub_r.append(r)
+        powers = None
+        if sub_r:  # the subsonic branch's four powers of r, all in one numpy call
+            powers = np.power(np.array(sub_r)[None, :], self._orifice_exponents).T.tolist()
+        two_g, gm1 = 2.0 * g, g - 1.0
+        j = 0
+        for i, (fwd, hi, lo, r, Tup, Rup, cda) in enumerate(parts):
+            if r <= rc:
+                gg, dhi, dlo = hi * sphi_c, sphi_c, 0.0
+            elif r > lr:
+                gg, dhi, dlo = c_lam * (hi - lo), c_lam, -c_lam
+            else:
+                assert sub_at[j] == i
+                a, b, c_, d = powers[j]
+                j += 1
+                phi = a - b
+                sphi = math.sqrt(phi)
+                dphi = (2.0 / g) * c_ - ((g + 1.0) / g) * d
+                gg, dhi, dlo = hi * sphi, sphi - r * dphi / (2.0 * sphi), dphi / (2.0 * sphi)
+            c = cda * math.sqrt(two_g / (gm1 * Rup * Tup))
+            if fwd:
+                F.append(c * gg)
+                dFu.append(c * dhi)
+                dFv.append(c * dlo)
+            else:
+                F.append(-c * gg)
+                dFu.append(-c * dlo)
+                dFv.append(-c * dhi)
+        return p, F, dFu, dFv
+
+    def _newton_scalar(self, M, EtM0, R, dtphit, phit, dt):
+        """The Newton iteration of :meth:`_flow_be` on plain floats (isothermal, few zones).
+
+        Same operations in the same order as the array code; the linear solve stays LAPACK's.
+        """
+        o = self.options
+        nz = len(M)
+        Sref = self._Sref_list
+        dpdM = [1.0 * R[z] * 1.0 / Sref[z] for z in range(nz)]
+        edges = self._fe_scalar
+        for _ in range(o.newton_max_iter):
+            p, F, dFu, dFv = self._edge_flows_scalar(M, R)
+            inflow, outflow = [0.0] * nz, [0.0] * nz
+            for (zu, zv, *_), f in zip(edges, F, strict=True):
+                inflow[zv] += f
+                outflow[zu] += f
+            res = [M[z] - EtM0[z] - dtphit[z] * (inflow[z] - outflow[z]) for z in range(nz)]
+            A = [[0.0] * nz for _ in range(nz)]
+            Js = [(dt * fu * dpdM[zu], dt * fv * dpdM[zv]) for (zu, zv, *_), fu, fv in zip(edges, dFu, dFv, strict=True)]
+            # the order np.add.at accumulates the array code's (rows, cols, vals) in
+            for (zu, zv, *_), (Ju, _) in zip(edges, Js, strict=True):
+                A[zv][zu] += -Ju * phit[zv]
+            for (_, zv, *_), (_, Jv) in zip(edges, Js, strict=True):
+                A[zv][zv] += -Jv * phit[zv]
+            for (zu, _, *_), (Ju, _) in zip(edges, Js, strict=True):
+                A[zu][zu] += Ju * phit[zu]
+            for (zu, zv, *_), (_, Jv) in zip(edges, Js, strict=True):
+                A[zu][zv] += Jv * phit[zu]
+            self._stiffness = max([0.0] + [abs(Ju) + abs(Jv) for Ju, Jv in Js])
+            for z in range(nz):
+                A[z][z] += 1.0
+            delta = np.linalg.solve(np.array(A), np.array(res))
+            if not np.all(np.isfinite(delta)):
+                raise _NewtonFailure
+            done = True
+            Mn = []
+            for z, d in enumerate(delta.tolist()):
+                x = M[z] - d
+                x = x if not x <= 0.0 else 0.0  # np.maximum(x, 0.0)
+                if not abs(x - M[z]) * dpdM[z] <= 1e-3 * (o.atol_pa + o.rtol * p[z]):
+                    done = False
+                Mn.append(x)
+            M = Mn
+            if done:
+                return np.array(M)
+        raise _NewtonFailure
 
     def _sources_only(self, Mzs, dt, sup):
         S = self._src + sup
