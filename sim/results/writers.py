@@ -41,10 +41,10 @@ def write_series_csv(path: Path, columns: dict[str, np.ndarray]) -> None:
     """Write columns as CSV, floats with up to 10 significant digits (stable across platforms)."""
     names = list(columns)
     data = np.column_stack([columns[n] for n in names]) if names else np.zeros((0, 0))
+    row_format = ",".join(["%.10g"] * len(names)) + "\n"  # one %-format per row: ~2x f-strings per value
     with open(path, "w", encoding="utf-8", newline="\n") as fh:
         fh.write(",".join(names) + "\n")
-        for row in data:
-            fh.write(",".join(f"{x:.10g}" for x in row) + "\n")
+        fh.writelines(row_format % tuple(row) for row in data.tolist())
 
 
 def _write_parquet(path: Path, columns: dict[str, np.ndarray]) -> None:
