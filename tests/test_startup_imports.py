@@ -49,3 +49,16 @@ def test_validate_imports_neither_the_engine_nor_networkx(tmp_path):
     assert sorted(modules & {"networkx", "simpy", "pandas", "pyarrow", "matplotlib", "rich", "dask", "aiohttp"}) == []
     assert sorted(m for m in modules if m.startswith(("sim.engine", "sim.drill", "sim.station", "sim.scenario.drill"))) == []
 
+
+
+def test_a_second_validate_of_the_same_files_needs_neither_pint_nor_numpy(tmp_path):
+    code = f"from sim.cli import main\nassert main(['validate', {str(FLAGSHIP)!r}]) == 0"
+    assert {"pint", "numpy"} <= _imported(code, tmp_path)  # the first asks pint (and remembers)
+    assert sorted(_imported(code, tmp_path) & {"pint", "numpy", "scipy"}) == []
+
+
+def test_run_imports_no_writer_or_plotting_library_it_does_not_use(tmp_path):
+    code = f"from sim.cli import main\nassert main(['run', {str(FLAGSHIP)!r}, '--out', 'r', '--quiet']) == 0"
+    _imported(code, tmp_path)
+    modules = _imported(code.replace("'--quiet'", "'--quiet', '--force'"), tmp_path)
+    assert sorted(modules & {"pandas", "pyarrow", "matplotlib", "scipy", "dask", "aiohttp", "rich", "pint"}) == []
