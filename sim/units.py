@@ -122,7 +122,7 @@ def _build_registry():
 # name the same few quantities again and again. So every quantity pint read (and every unit name
 # the condition language asked about) is remembered in cache_dir()/units-<key>.json, and a later
 # process that meets only remembered texts never imports pint. The key digests pint's installed
-# code and definitions file (a new pint is a new key) and what Safehaven asks of pint; a file that
+# code and definitions files (a new pint is a new key) and this module's code; a file that
 # cannot be read, or holds anything but the expected types, is ignored. A quantity pint refuses is
 # not remembered: it goes to pint again, so its message is pint's own.
 MEMO_MAX_ENTRIES = 20_000
@@ -137,7 +137,10 @@ def _memo_path() -> Path | None:
     spec = importlib.util.find_spec("pint")
     if spec is None or spec.origin is None:
         return None
-    digest = hashlib.sha256(repr((sorted(KINDS.items()), BASE_DIMENSIONS, "autoconvert_offset_to_baseunit")).encode())
+    try:  # this module's own code: a change in how Safehaven reads a quantity is a new key too
+        digest = hashlib.sha256(Path(__file__).read_bytes())
+    except OSError:
+        return None
     for name in ("__init__.py", "default_en.txt", "constants_en.txt"):
         try:
             st = (Path(spec.origin).parent / name).stat()
