@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["BLOCK", "BatchResult", "batch_rows", "ineligible", "integrate", "leak_values", "manifest", "rows_equal",
+__all__ = ["BLOCK", "BatchResult", "batch_columns", "ineligible", "integrate", "leak_values", "manifest", "rows_equal",
            "run_batch_chunk"]
 
 BLOCK = 2048
@@ -234,6 +234,8 @@ def _integrate_block(loaded, cda: np.ndarray) -> BatchResult:
     diverged = ~np.all(cda > 0, axis=1)  # a zero-sized leak is never open: left to the ordinary engine
     t_b = np.zeros(B)
     done = np.zeros(B, bool)
+    course = np.zeros(B, dtype=np.int64)  # which sequence of trip times the member followed
+    courses: dict[tuple[int, float], int] = {}
     first = True
 
     def conditions(p, o2, co2, dpdt):
@@ -272,67 +274,121 @@ def _integrate_block(loaded, cda: np.ndarray) -> BatchResult:
             break
         b = len(rows)
         tb, ts = t_b[rows], ens.t[rows]
-        J = 1 if first else _LOOKAHEAD_POLLS
-        polls = tb[:, None] + poll * steps[:J]  # the engine's now + poll * arange
-        valid = ((polls < (0.0 if first else end)) | (steps[:J] == 0)) & (polls <= end)
-        Jb = valid.sum(1)
+        # the polls of each member's look-ahead: now + poll * arange, before the horizon (the end; at
+        # 0 s the scripted process's end) and never past the end. Times are whole seconds below 2^52,
+        # so every sum and difference of them here is exact, as the engine computes it.
+        if first:
+            Jb = np.ones(b, dtype=np.int64)
+        else:
+            Jb = np.minimum(_LOOKAHEAD_POLLS, np.ceil((end - tb) / poll)).astype(np.int64)
         J = int(Jb.max())
-        polls, valid = polls[:, :J], valid[:, :J]
-        dts = polls - ts[:, None]
-        same = bool(np.all(dts == dts[0]))
         last = Jb - 1
-        h = dts[np.arange(b), last]
+        valid = None if np.all(Jb == J) else steps[:J] < Jb[:, None]
+        if first or np.all(tb - ts == poll):
+            rows_dts = None
+            dts = (tb[0] + poll * steps[:J]) - ts[0]  # one row for all (their polls follow their last)
+        else:
+            rows_dts = (tb[:, None] + poll * steps[:J]) - ts[:, None]
+            dts = None
+        h = (tb + poll * last) - ts
         m_h, lk_h, by_h = ens.local(rows, h)
         # the look-ahead itself leaves the closed form where the frozen gas constant's error is too large
         diverged[rows] |= (h > 0) & (ens.drift_error(rows, m_h, h) > 1.0)
-        has_ref = polls >= ref_dt
+        has_ref = None if np.all(tb >= ref_dt) else (tb[:, None] + poll * steps[:J]) >= ref_dt
         has_prev = tb > 0
-        # each zone on representative rows: every member for a zone a leak reaches, one row per
-        # distinct (state, history, times) for a zone no leak reaches (its members agree exactly)
+        # each zone on representative rows: every member for a zone a leak reaches; for a zone no
+        # leak reaches, one member per course (the times at which it tripped so far): its state, its
+        # history and its polls are those of every member of the course, to the bit
+        if shared.any():
+            _, rep0, inv0 = np.unique(course[rows], return_index=True, return_inverse=True)
+            groups = (rep0, inv0.reshape(-1))
         zones = []
-        sound = [np.zeros((b, J), bool) for _ in range(3)]
+        sound: list = [None, None, None]
         for z in range(nz):
             if shared[z]:
-                key = np.concatenate([ens.M[rows, z], ens.frac[rows, z], hist[rows, :, z],
-                                      np.isnan(floor_z[rows, z])[:, None], tb[:, None], ts[:, None]], axis=1)
-                _, rep, inv = np.unique(key, axis=0, return_index=True, return_inverse=True)
-                inv = inv.reshape(-1)
+                rep, inv = groups
             else:
-                rep = inv = np.arange(b)
-            p, o2, co2 = ens.sample(rows[rep], dts[0] if same else dts[rep], z)
-            P = np.concatenate([hist[rows[rep], :, z], p], axis=1)
-            dpdt = np.where(has_ref[rep], (P[:, lag:] - P[:, :J]) / ref_dt, 0.0)
-            for s_, bit in zip(sound, conditions(p, o2, co2, dpdt), strict=True):
-                if bit.any():
-                    s_ |= bit[inv] if shared[z] else bit
-            zones.append((rep, inv, p, P))
+                rep = inv = None  # every member
+            sel = slice(None) if rep is None else rep
+            p, o2, co2 = ens.sample(rows[sel], dts if rows_dts is None else rows_dts[sel], z)
+            hz = hist[rows[sel], :, z]
+            # dP/dt over the alarm window: the poll lag polls back, from this batch or the history
+            dpdt = np.empty_like(p)
+            n0 = min(lag, J)
+            np.subtract(p[:, :n0], hz[:, :n0], out=dpdt[:, :n0])
+            if J > lag:
+                np.subtract(p[:, lag:], p[:, :J - lag], out=dpdt[:, lag:])
+            dpdt /= ref_dt
+            if has_ref is not None:
+                dpdt = np.where(has_ref[sel], dpdt, 0.0)
+            for a_i, bit in enumerate(conditions(p, o2, co2, dpdt)):
+                if rep is None:
+                    sound[a_i] = bit if sound[a_i] is None else sound[a_i] | bit
+                elif bit.any():
+                    sound[a_i] = bit[inv] if sound[a_i] is None else sound[a_i] | bit[inv]
+            zones.append((rep, inv, p, hz))
         act = active[rows]
-        changed = ((sound[0] != act[:, :1]) | (sound[1] != act[:, 1:2]) | (sound[2] != act[:, 2:])) & valid
-        trip = changed.any(1)
-        k = np.argmax(changed, axis=1)
+        changed = None
+        for a_i in range(3):
+            if sound[a_i] is None:
+                if not act[:, a_i].any():
+                    continue
+                c = np.broadcast_to(act[:, a_i, None], (b, J))
+            elif not act[:, a_i].any():
+                c = sound[a_i]
+            else:
+                c = sound[a_i] != act[:, a_i, None]
+            changed = c if changed is None else changed | c
+        if changed is None:
+            trip = np.zeros(b, bool)
+        else:
+            if valid is not None:
+                changed = changed & valid
+            trip = changed.any(1)
+        k = np.zeros(b, dtype=np.int64)
+        if trip.any():
+            k[trip] = np.argmax(changed[trip], axis=1)
+
+        def member(zone, q):
+            """One zone's samples (len(q), J) and its history (len(q), lag) for members q."""
+            rep, inv, p, hz = zone
+            if rep is None:
+                return p[q], hz[q]
+            return p[inv[q]], hz[inv[q]]
 
         # members where nothing changed: adopt the look-ahead
         q = np.flatnonzero(~trip)
         if len(q):
             r = rows[q]
-            ens.commit(r, m_h[q], lk_h[q], by_h[q], polls[q, last[q]])
-            ar = np.arange(len(q))
-            for z, (rep, inv, p, P) in enumerate(zones):
-                mi = inv[q]
-                lows, kmin = lowest(p, valid[rep])
-                observe(r, z, lows[mi], polls[q, kmin[mi]])
-                hit, kf = first_below(p, valid[rep], rows[rep], z)
-                if hit[mi].any():
-                    kk = kf[mi]
-                    t = polls[q, kk]
-                    before = kk > 0
-                    t0 = np.where(before, polls[q, np.maximum(kk - 1, 0)], tb[q] - poll)
-                    q0 = P[mi, lag + kk - 1]
-                    cross(r, z, hit[mi], t, P[mi, lag + kk], t0, q0, before | has_prev[q])
-                take = Jb[q][:, None] + np.arange(lag)
-                hist[r, :, z] = P[mi[:, None], take]
-            t_b[r] = polls[q, last[q]] + poll
-            del ar
+            ens.commit(r, m_h[q], lk_h[q], by_h[q], (tb + poll * last)[q])
+            for z, zone in enumerate(zones):
+                rep, inv, p, hz = zone
+                mi = q if rep is None else inv[q]
+                lows, kmin = lowest(p, None if valid is None else (valid if rep is None else valid[rep]))
+                observe(r, z, lows[mi], tb[q] + poll * kmin[mi])
+                fresh = np.isnan(floor_z[r, z])
+                if fresh.any():
+                    cand = np.flatnonzero(fresh & (np.min(p, axis=1)[mi] < floor))
+                    if len(cand):
+                        pc, hc = member(zone, q[cand])
+                        vc = None if valid is None else valid[q[cand]]
+                        below = (pc < floor) if vc is None else (pc < floor) & vc
+                        kk = np.argmax(below, axis=1)
+                        ok = below.any(axis=1)
+                        ac = np.arange(len(cand))
+                        Pc = np.concatenate([hc, pc], axis=1)
+                        t0 = np.where(kk > 0, tb[q[cand]] + poll * np.maximum(kk - 1, 0), tb[q[cand]] - poll)
+                        cross(r[cand], z, ok, tb[q[cand]] + poll * kk, Pc[ac, lag + kk], t0, Pc[ac, lag + kk - 1],
+                              (kk > 0) | has_prev[q[cand]])
+                # the history: the last lag polls of (history, this batch)
+                if np.all(Jb[q] >= lag):
+                    take = Jb[q][:, None] - lag + np.arange(lag)
+                    hist[r, :, z] = p[mi[:, None], take]
+                else:
+                    pm, hm = member(zone, q)
+                    take = Jb[q][:, None] + np.arange(lag)
+                    hist[r, :, z] = np.take_along_axis(np.concatenate([hm, pm], axis=1), take, axis=1)
+            t_b[r] = tb[q] + poll * last[q] + poll
 
         # members where an alarm changes at poll k: the engine's way to that poll, then the poll
         q = np.flatnonzero(trip)
@@ -341,29 +397,35 @@ def _integrate_block(loaded, cda: np.ndarray) -> BatchResult:
             kq = k[q]
             nq = len(q)
             ar = np.arange(nq)
-            t_trip = polls[q, kq]
-            pz = [p[inv[q]] for _, inv, p, _ in zones]
-            Pz = [P[inv[q]] for _, inv, _, P in zones]
-            before = valid[q] & (np.arange(J) < kq[:, None])
+            polls = tb[q][:, None] + poll * steps[:J]
+            t_trip = tb[q] + poll * kq
+            pz, Pz = [], []
+            for zone in zones:
+                pm, hm = member(zone, q)
+                pz.append(pm)
+                Pz.append(np.concatenate([hm, pm], axis=1))
+            before = steps[:J] < kq[:, None]
+            if valid is not None:
+                before &= valid[q]
             for z in range(nz):
                 hit, kf = first_below(pz[z], before, r, z)
                 if hit.any():
-                    t0 = np.where(kf > 0, polls[q][ar, np.maximum(kf - 1, 0)], tb[q] - poll)
-                    cross(r, z, hit, polls[q][ar, kf], Pz[z][ar, lag + kf], t0, Pz[z][ar, lag + kf - 1],
+                    t0 = np.where(kf > 0, polls[ar, np.maximum(kf - 1, 0)], tb[q] - poll)
+                    cross(r, z, hit, polls[ar, kf], Pz[z][ar, lag + kf], t0, Pz[z][ar, lag + kf - 1],
                           (kf > 0) | has_prev[q])
             # sync: the samples due up to the trip, from the real solver, then a local step to the trip
-            due = np.isin(polls[q], samples) & (polls[q] > ts[q][:, None]) & (np.arange(J) <= kq[:, None])
+            due = np.isin(polls, samples) & (polls > ts[q][:, None]) & (steps[:J] <= kq[:, None])
             has_due = np.flatnonzero(due.any(1))
             if len(has_due):
                 s_ = has_due
                 for z in range(nz):
                     lows, kmin = lowest(pz[z][s_], due[s_])
-                    observe(r[s_], z, lows, polls[q][s_, kmin])
+                    observe(r[s_], z, lows, polls[s_, kmin])
                 d = J - 1 - np.argmax(due[s_][:, ::-1], axis=1)
-                hd = dts[q][s_, d]
+                hd = polls[s_, d] - ts[q][s_]
                 m_d, lk_d, by_d = ens.local(r[s_], hd)
                 diverged[r[s_]] |= (hd > 0) & (ens.drift_error(r[s_], m_d, hd) > 1.0)
-                ens.commit(r[s_], m_d, lk_d, by_d, polls[q][s_, d])
+                ens.commit(r[s_], m_d, lk_d, by_d, polls[s_, d])
             h2 = t_trip - ens.t[r]
             s_ = np.flatnonzero(h2 > 0)
             if len(s_):
@@ -391,6 +453,8 @@ def _integrate_block(loaded, cda: np.ndarray) -> BatchResult:
                 take = kq[:, None] + 1 + np.arange(lag - 1)  # the polls before, then the trip's
                 hist[r, :, z] = np.concatenate([Pz[z][ar[:, None], take], pr[:, z, None]], axis=1)
             t_b[r] = t_trip + poll
+            for m, t in zip(r.tolist(), t_trip.tolist(), strict=True):
+                course[m] = courses.setdefault((int(course[m]), t), len(courses) + 1)
         done[rows] |= t_b[rows] >= end
         first = False
 
@@ -450,9 +514,28 @@ def _column_names(loaded) -> list[str]:
     return names
 
 
-def batch_rows(loaded, result: BatchResult, template: dict[str, Any], run_ids) -> list[dict[str, Any]]:
-    """The sweep rows of the members, from their results and one ordinary run's row (*template*:
-    the columns every member shares, such as supplies, start pressures and fixed checks)."""
+def _optional(x: np.ndarray):
+    """A number column where NaN means none (None in the summary): as the store would type it."""
+    return [None] * len(x) if np.isnan(x).all() else x
+
+
+def _fixed(v: Any, n: int):
+    """A column holding one value in every row (the ordinary run's)."""
+    if isinstance(v, bool):
+        return np.full(n, v, dtype=bool)
+    if isinstance(v, float):
+        return np.full(n, v)
+    return [v] * n
+
+
+def batch_columns(loaded, result: BatchResult, template: dict[str, Any], run_ids) -> dict[str, Any]:
+    """The sweep rows of the members as columns, from their results and one ordinary run's row
+    (*template*: the columns every member shares, such as supplies, start pressures and fixed checks).
+
+    Numbers are float arrays, flags bool arrays, texts lists; a number column where some member
+    has none holds NaN there, and one where none has a value is a list of None: the store types
+    each as it would type the same rows given one by one (:class:`sim.sweep.store.RowBlock`).
+    """
     from sim.station import gas_network
 
     sc, st = loaded.scenario, loaded.station
@@ -465,7 +548,7 @@ def batch_rows(loaded, result: BatchResult, template: dict[str, Any], run_ids) -
         cols[f"compartments.{name}.p_min_Pa"] = pmin_r[:, i]
         cols[f"compartments.{name}.p_min_t_s"] = pmint_r[:, i]
         cols[f"compartments.{name}.p_end_Pa"] = pend_r[:, i]
-        cols[f"compartments.{name}.reserve_floor_t_s"] = [None if math.isnan(v) else v for v in floor_r[:, i].tolist()]
+        cols[f"compartments.{name}.reserve_floor_t_s"] = _optional(floor_r[:, i])
     low = result.p_min.min(axis=1)
     cols["p_min_Pa"] = _rounded(low)
     cols["p_min_at"] = [names[j] for j in np.argmin(result.p_min, axis=1).tolist()]
@@ -480,7 +563,7 @@ def batch_rows(loaded, result: BatchResult, template: dict[str, Any], run_ids) -
         by = _rounded(result.leaked_by_leak[:, j].sum(axis=1))
         cols[f"{key}.leaked_kg"] = by
         if not leak.known:
-            cols[f"{key}.detected_s"] = [None if math.isnan(v) else v for v in detected.tolist()]
+            cols[f"{key}.detected_s"] = _optional(detected)
             cols[f"{key}.detected_by"] = [None if math.isnan(v) else "alarm" for v in detected.tolist()]
         if template.get(f"{key}.isolated_s") is None:  # open to the station to the end: what it took meanwhile
             cols[f"{key}.open_to_station_kg"] = by
@@ -492,35 +575,43 @@ def batch_rows(loaded, result: BatchResult, template: dict[str, Any], run_ids) -
             lowest = low if c.of == "station" else result.p_min[:, index[c.of]]
             margin = lowest - c.above
             passed = margin > 0
-            cols[f"checks.{name}.passed"] = passed.tolist()
+            cols[f"checks.{name}.passed"] = passed
             cols[f"checks.{name}.margin"] = _rounded(margin)
         else:
             passed = np.full(B, bool(template[f"checks.{name}.passed"]))
         passed_all &= passed
         failed += ~passed
-    cols["checks_passed"] = passed_all.tolist()
+    cols["checks_passed"] = passed_all
     cols["checks_failed"] = failed
-    keys = [k for k in template if k not in ("run_id", "status", "error_kind", "error")]
     unknown = [k for k in cols if k not in template]
     if unknown:
         raise KeyError(f"batch mode computes {unknown[0]!r}, which the ordinary row lacks")
-    series = []
-    for k in keys:
-        v = cols.get(k)
-        if v is None:
-            series.append([template[k]] * B)
-        else:
-            series.append(v.tolist() if isinstance(v, np.ndarray) else list(v))
-    head = ("run_id", "status", "error_kind", "error")
-    return [dict(zip(head, (int(rid), "ok", None, None), strict=True)) | dict(zip(keys, vals, strict=True))
-            for rid, vals in zip(run_ids, zip(*series, strict=True), strict=True)]
+    out: dict[str, Any] = {"run_id": np.asarray(run_ids, dtype=np.int64), "status": ["ok"] * B,
+                           "error_kind": [None] * B, "error": [None] * B}
+    for k, v in template.items():
+        if k not in out:
+            out[k] = cols[k] if k in cols else _fixed(v, B)
+    return out
+
+
+def _select(columns: dict[str, Any], keep: np.ndarray) -> dict[str, Any]:
+    return {k: v[keep] if isinstance(v, np.ndarray) else [v[i] for i in keep.tolist()] for k, v in columns.items()}
+
+
+def _row(columns: dict[str, Any], i: int) -> dict[str, Any]:
+    return {k: (v[i].item() if isinstance(v, np.ndarray) else v[i]) for k, v in columns.items()}
 
 
 def rows_equal(a: dict[str, Any], b: dict[str, Any], rtol: float = 1e-9) -> str | None:
     """None when two rows agree (numbers within *rtol* relative, everything else exactly), else the
     first column that differs, with both values."""
+    def missing(v):  # a number column stores None as NaN
+        return v is None or (isinstance(v, float) and math.isnan(v))
+
     for k in dict.fromkeys([*a, *b]):
         x, y = a.get(k, "<missing>"), b.get(k, "<missing>")
+        if missing(x) and missing(y):
+            continue
         if isinstance(x, float) and isinstance(y, float) and not isinstance(x, bool) and not isinstance(y, bool):
             if (math.isnan(x) and math.isnan(y)) or x == y:
                 continue
@@ -533,14 +624,15 @@ def rows_equal(a: dict[str, Any], b: dict[str, Any], rtol: float = 1e-9) -> str 
 
 
 # -- a chunk of a sweep ----------------------------------------------------------------------------
-def run_batch_chunk(job, doc, run_one, before_run) -> list[dict[str, Any]]:
-    """The rows of a chunk of an eligible sweep: its first run alone, the rest in batch.
+def run_batch_chunk(job, doc, run_one, before_run):
+    """The rows of a chunk of an eligible sweep (a RowBlock): its first run alone, the rest in batch.
 
     *run_one* and *before_run* are :func:`sim.sweep.worker.run_one` and the worker's test hook
     ``before_run(run_id, job.die_once)`` (passed in: the worker is the one that calls this module).
     """
     from sim.scenario.load import scenario_from_document
     from sim.sweep.design import Spec
+    from sim.sweep.store import RowBlock
 
     run_ids = [r for r, _ in job.runs]
     for r in run_ids:  # the hook that kills a worker about to run a run: every run of the chunk counts
@@ -555,22 +647,19 @@ def run_batch_chunk(job, doc, run_one, before_run) -> list[dict[str, Any]]:
     try:
         cda = _leak_cda(loaded, leak_values(loaded, specs, columns), len(run_ids))
         result = integrate(loaded, cda)
-        rows = batch_rows(loaded, result, template, run_ids)
-        why = rows_equal(rows[0], template)
+        block = batch_columns(loaded, result, template, run_ids)
+        why = rows_equal(_row(block, 0), template)
     except (KeyError, ValueError) as exc:  # the ordinary row holds what batch mode does not know
         why = f"{type(exc).__name__}: {exc}"
     if why is not None:
         print(f"safehaven sweep: batch mode disagreed with the ordinary run of run {run_ids[0]} ({why}); "
               f"its chunk of {len(run_ids)} runs runs member by member", file=sys.stderr, flush=True)
         return single + [run_one(doc, job.root_seed, r, ov, job.die_once, job.spawn_key(r)) for r, ov in job.runs[1:]]
-    out = [template]
-    for b in range(1, len(run_ids)):
-        if result.diverged[b]:
-            r, ov = job.runs[b]
-            out.append(run_one(doc, job.root_seed, r, ov, job.die_once, job.spawn_key(r)))
-        else:
-            out.append(rows[b])
-    return out
+    alone = [template] + [run_one(doc, job.root_seed, *job.runs[b], job.die_once, job.spawn_key(job.runs[b][0]))
+                          for b in np.flatnonzero(result.diverged).tolist() if b > 0]
+    keep = np.flatnonzero(~result.diverged)
+    keep = keep[keep > 0]
+    return RowBlock(_select(block, keep), alone)
 
 
 def _value(overrides, path: str) -> float:

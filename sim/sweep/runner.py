@@ -21,7 +21,7 @@ from typing import Any
 from sim.errors import InputError, Problem, UsageError
 from sim.paths import check_output, recover_directory
 from sim.sweep.design import Design, Spec, design_from_settings, make_design, overrides_for
-from sim.sweep.store import PART_ROWS, PART_SECONDS, SweepStore
+from sim.sweep.store import PART_ROWS, PART_SECONDS, RowBlock, SweepStore
 from sim.sweep.worker import DIE_ONCE_ENV, Bundle, ChunkJob, owned_temp
 from sim.units import format_duration
 
@@ -480,7 +480,7 @@ def _execute(store: SweepStore, specs: list[Spec], columns: dict[str, list[Any]]
     with _progress(progress, len(pending), n_runs - len(pending)) as bar, _Parts(store) as parts:
         for _job, rows in ex.map_unordered(jobs):
             parts.add(rows)
-            failed = sum(1 for r in rows if r["status"] != "ok")
+            failed = rows.failed if isinstance(rows, RowBlock) else sum(1 for r in rows if r["status"] != "ok")
             chunker.done += len(rows)
             report.ran += len(rows)
             report.failed += failed
@@ -517,20 +517,22 @@ class _Parts:
     """
 
     def __init__(self, store: SweepStore):
-        self.store, self.rows, self.since = store, [], 0.0
+        self.store, self.blocks, self.count, self.since = store, [], 0, 0.0
         self.seconds = _part_seconds()
 
-    def add(self, rows: list[dict[str, Any]]) -> None:
-        if not self.rows:
+    def add(self, rows) -> None:
+        """Keep a chunk's rows (a list of dict rows or a RowBlock) for the next part."""
+        if not self.blocks:
             self.since = time.perf_counter()
-        self.rows.extend(rows)
-        if len(self.rows) >= PART_ROWS or time.perf_counter() - self.since >= self.seconds:
+        self.blocks.append(rows)
+        self.count += len(rows)
+        if self.count >= PART_ROWS or time.perf_counter() - self.since >= self.seconds:
             self.flush()
 
     def flush(self) -> None:
-        if self.rows:
-            self.store.write_part(self.rows)
-            self.rows = []
+        if self.count:
+            self.store.write_part(self.blocks)
+        self.blocks, self.count = [], 0
 
     def __enter__(self):
         return self

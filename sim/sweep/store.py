@@ -24,12 +24,14 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from sim.errors import InputError, Problem, UsageError
 from sim.paths import inside, read_bytes, replace_directory, temporary_directory
 from sim.results import artefacts
 from sim.scenario.yamlio import MAX_BYTES
 
-__all__ = ["META_KEY", "SweepStore", "load"]
+__all__ = ["META_KEY", "RowBlock", "SweepStore", "load"]
 
 META_KEY = b"safehaven.sweep"
 PART_ROWS = 10_000
@@ -63,9 +65,20 @@ def _column(name: str, values: list[Any], ints: bool):
 
     import pyarrow as pa
 
-    present = [v for v in values if v is not None]
     if name in ("run_id", "point", "replicate", "seed", "spawn_key"):
         return pa.array(values, pa.int64())
+    if isinstance(values, np.ndarray):  # a RowBlock's column: floats or flags, none missing
+        return pa.array(values, pa.bool_() if values.dtype.kind == "b" else pa.float64())
+    # the common cases first, without the scans below (a million-run sweep writes ~10^8 values):
+    # a column of floats alone, of flags alone or of texts alone is typed as the scans would type it
+    kinds = {type(v) for v in values}
+    if kinds == {float}:
+        return pa.array(values, pa.float64())
+    if kinds == {bool}:
+        return pa.array(values, pa.bool_())
+    if kinds == {str}:
+        return pa.array(values, pa.string())
+    present = [v for v in values if v is not None]
     if not present:
         return pa.nulls(len(values))
     if all(isinstance(v, bool) for v in present):
@@ -76,6 +89,69 @@ def _column(name: str, values: list[Any], ints: bool):
         return pa.array([math.nan if v is None else float(v) for v in values], pa.float64())
     return pa.array([None if v is None else (v if isinstance(v, str) else json.dumps(v, default=str))
                      for v in values], pa.string())
+
+
+class RowBlock:
+    """Rows of many runs held as columns (batch mode returns its rows so: no dict per run).
+
+    ``columns`` maps each column to a list of values or a NumPy array (float64 or bool, no missing
+    value), all of one length; ``extra`` holds rows as dicts (runs computed one by one). It is a
+    sequence of dict rows like any chunk's result, and the store writes its columns as they are,
+    typed exactly as the same rows given one by one would be.
+    """
+
+    def __init__(self, columns: dict[str, Any], extra: list[dict[str, Any]] | None = None):
+        self.columns = columns
+        self.extra = list(extra or [])
+        self.n = len(next(iter(columns.values()))) if columns else 0
+
+    def __len__(self) -> int:
+        return self.n + len(self.extra)
+
+    def __getitem__(self, i: int) -> dict[str, Any]:
+        if i < len(self.extra):
+            return self.extra[i]
+        j = i - len(self.extra)
+        return {k: (v[j].item() if isinstance(v, np.ndarray) else v[j]) for k, v in self.columns.items()}
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    @property
+    def failed(self) -> int:
+        """Runs whose status is not ``ok``."""
+        status = self.columns.get("status", [])
+        return sum(1 for v in status if v != "ok") + sum(1 for r in self.extra if r["status"] != "ok")
+
+
+def _merged(blocks: list) -> dict[str, Any]:
+    """The columns of several blocks of rows (lists of dict rows or RowBlocks), in first-seen order.
+
+    A column whose every block holds a NumPy array of one kind stays an array; any other is a list of
+    the values, so the store types it exactly as it types rows given one by one.
+    """
+    parts: list[tuple[int, dict[str, Any]]] = []
+    for block in blocks:
+        if isinstance(block, RowBlock):
+            if block.n:
+                parts.append((block.n, block.columns))
+            block = block.extra
+        if block:
+            names: dict[str, None] = {}
+            for row in block:
+                names.update(dict.fromkeys(row))
+            parts.append((len(block), {k: [row.get(k) for row in block] for k in names}))
+    order: dict[str, None] = {}
+    for _, cols in parts:
+        order.update(dict.fromkeys(cols))
+    out = {}
+    for name in order:
+        pieces = [cols.get(name, [None] * n) for n, cols in parts]
+        if all(isinstance(p, np.ndarray) for p in pieces) and len({p.dtype.kind for p in pieces}) == 1:
+            out[name] = np.concatenate(pieces)
+        else:
+            out[name] = [v for p in pieces for v in (p.tolist() if isinstance(p, np.ndarray) else p)]
+    return out
 
 
 def _table(columns: dict[str, list[Any]], meta: dict | None = None, ints: bool = False):
@@ -279,19 +355,19 @@ class SweepStore:
                 p.unlink(missing_ok=True)
 
     # -- results ------------------------------------------------------------------------------
-    def write_part(self, rows: list[dict[str, Any]]) -> Path:
-        """Write the rows of one finished chunk as a part (atomically)."""
+    def write_part(self, rows: list) -> Path:
+        """Write finished rows as a part (atomically): dict rows, or blocks of them (lists of dict
+        rows or :class:`RowBlock`)."""
         import pyarrow.parquet as pq
 
-        names: dict[str, None] = {}
-        for row in rows:
-            names.update(dict.fromkeys(row))
-        columns = {k: [row.get(k) for row in rows] for k in names}
-        path = self.parts / f"part-{min(r['run_id'] for r in rows):010d}.parquet"
+        blocks = [rows] if rows and isinstance(rows[0], dict) else rows
+        columns = _merged(blocks)
+        first = int(min(columns["run_id"]))
+        path = self.parts / f"part-{first:010d}.parquet"
         n = 0
         while path.exists():  # never overwrite a part (cannot happen when runs are only scheduled once)
             n += 1
-            path = path.with_name(f"part-{min(r['run_id'] for r in rows):010d}-{n}.parquet")
+            path = path.with_name(f"part-{first:010d}-{n}.parquet")
         table = _table(columns)
         _atomic_write(path, lambda p: pq.write_table(table, p, row_group_size=ROW_GROUP_ROWS))
         return path

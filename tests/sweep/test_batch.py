@@ -121,7 +121,8 @@ def test_integrate_matches_single_runs_bit_for_bit():
 
     doc = load_yaml(CLOSED)
     singles = [run_one(doc, 1, i, (f"{RATE}={float(r)!r} lb/day",)) for i, r in enumerate(rates)]
-    rows = batch.batch_rows(loaded, result, singles[0], list(range(len(rates))))
+    block = batch.batch_columns(loaded, result, singles[0], list(range(len(rates))))
+    rows = [batch._row(block, i) for i in range(len(rates))]
     for got, want in zip(rows, singles, strict=True):
         assert batch.rows_equal(got, want, rtol=0.0) is None
     assert len({r["n_alarms"] for r in rows}) >= 3
@@ -220,17 +221,17 @@ def test_a_member_leaving_the_closed_form_runs_alone(tmp_path, monkeypatch):
 
 
 def test_a_chunk_that_disagrees_runs_member_by_member(tmp_path, monkeypatch, capsys):
-    real = batch.batch_rows
+    real = batch.batch_columns
 
     def wrong(*args, **kwargs):
-        rows = real(*args, **kwargs)
-        rows[0]["p_min_Pa"] += 1.0
-        return rows
+        columns = real(*args, **kwargs)
+        columns["p_min_Pa"][0] += 1.0
+        return columns
 
-    monkeypatch.setattr(batch, "batch_rows", wrong)
+    monkeypatch.setattr(batch, "batch_columns", wrong)
     run_sweep(CLOSED, [parse_vary(rate_list())], tmp_path / "s", executor="serial")
     assert "batch mode disagreed with the ordinary run of run 0 (p_min_Pa" in capsys.readouterr().err
-    monkeypatch.setattr(batch, "batch_rows", real)
+    monkeypatch.setattr(batch, "batch_columns", real)
     run_sweep(CLOSED, [parse_vary(rate_list())], tmp_path / "one", executor="serial", engine="single")
     assert_same_rows(sim.sweep.load(tmp_path / "s"), sim.sweep.load(tmp_path / "one"))
 
