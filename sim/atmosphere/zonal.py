@@ -555,8 +555,6 @@ class ZonalSolver(AtmosphereSolver):
         only with steps of the zone's own, sub-millisecond, time scale).
         Returns the new species masses and the sink ledger increments.
         """
-        nz = self._nz
-        zu, zv = self._fe[0], self._fe[1]
         M0 = Mzs.sum(1)
         R = _mixture_R(Mzs, self._frac)
         xco2 = np.where(M0 > 0, Mzs[:, 2] / np.where(M0 > 0, M0, 1.0), 0.0)
@@ -573,6 +571,26 @@ class ZonalSolver(AtmosphereSolver):
             M = self._newton_scalar(M.tolist(), (M0 * Et).tolist(), R.tolist(), (dt * phit).tolist(), phit.tolist(), dt)
         else:
             M = self._newton(M, M0, Et, phit, R, dt)
+        if self._scalar:
+            y, removed = self._species_scalar(Mzs, M.tolist(), R.tolist(), E, phi, dt)
+        else:
+            y, removed = self._species(Mzs, M, R, E, phi, dt)
+        if np.any(removed < -1e-9 * (Mzs + y + 1e-300)):
+            raise _NewtonFailure
+        inc = _Inc(len(self._leak_ids))
+        share = np.where(k > 0, kl[:, None] / np.where(k > 0, k, 1.0), 0.0)
+        leaked = removed * share
+        inc.leaked = leaked.sum(0)
+        inc.scrubbed = (removed - leaked).sum(0)
+        if len(self._leak_ids):
+            inc.by_leak = leaked[self._leak_zone] * self._leak_share[:, None]
+        return y, inc
+
+    def _species(self, Mzs, M, R, E, phi, dt):
+        """Species masses after the implicit step with total masses *M* [kg]; and what each zone lost
+        beyond its transfers (to the sinks), both (zones, 3)."""
+        nz = self._nz
+        zu, zv = self._fe[0], self._fe[1]
         theta = self._theta(M)
         _, F, _, _ = self._edge_flows(M, R, theta)
         aF = np.abs(F)
@@ -597,16 +615,46 @@ class ZonalSolver(AtmosphereSolver):
         removed = Mzs - y
         for s_ in range(3):
             removed[:, s_] += np.bincount(down, T[:, s_], nz) - np.bincount(up, T[:, s_], nz)
-        if np.any(removed < -1e-9 * (Mzs + y + 1e-300)):
-            raise _NewtonFailure
-        inc = _Inc(len(self._leak_ids))
-        share = np.where(k > 0, kl[:, None] / np.where(k > 0, k, 1.0), 0.0)
-        leaked = removed * share
-        inc.leaked = leaked.sum(0)
-        inc.scrubbed = (removed - leaked).sum(0)
-        if len(self._leak_ids):
-            inc.by_leak = leaked[self._leak_zone] * self._leak_share[:, None]
-        return y, inc
+        return y, removed
+
+    def _species_scalar(self, Mzs, M, R, E, phi, dt):
+        """:meth:`_species` with the matrices built on plain floats (same operations, same order);
+        the three species' systems are solved in one stacked LAPACK call."""
+        nz = self._nz
+        _, F, _, _ = self._edge_flows_scalar(M, R)
+        edges = [(zu, zv) if f >= 0 else (zv, zu) for (zu, zv, *_), f in zip(self._fe_scalar, F, strict=True)]
+        aF = [abs(f) for f in F]
+        out_b = [0.0] * nz
+        for (up, _), a in zip(edges, aF, strict=True):
+            out_b[up] += a
+        outflow = [out_b[z] / M[z] if M[z] > 0 else 0.0 for z in range(nz)]
+        w = [a / M[up] if M[up] > 0 else 0.0 for (up, _), a in zip(edges, aF, strict=True)]
+        ph = phi.tolist()
+        species = range(3) if self._k_scrub.any() else range(1)
+        As = []
+        for s_ in species:
+            A = [[0.0] * nz for _ in range(nz)]
+            for (up, down), w_e in zip(edges, w, strict=True):
+                A[down][up] += -dt * ph[down][s_] * w_e
+            for z in range(nz):
+                A[z][z] += 1.0 + dt * ph[z][s_] * outflow[z]
+            As.append(A)
+        if len(As) == 3:
+            y = np.linalg.solve(np.array(As), (E * Mzs).T[:, :, None])[:, :, 0].T
+        else:
+            y = np.linalg.solve(np.array(As[0]), E[:, :1] * Mzs)
+        y = np.maximum(y, 0.0)
+        yl = y.tolist()
+        removed = (Mzs - y).tolist()
+        for s_ in range(3):
+            into, out = [0.0] * nz, [0.0] * nz
+            for (up, down), w_e in zip(edges, w, strict=True):
+                t = dt * w_e * yl[up][s_]
+                into[down] += t
+                out[up] += t
+            for z in range(nz):
+                removed[z][s_] += into[z] - out[z]
+        return y, np.array(removed)
 
     def _newton(self, M, M0, Et, phit, R, dt):
         """Newton's iteration for the total zone masses of :meth:`_flow_be` [kg], shape (zones,)."""
@@ -733,7 +781,16 @@ class ZonalSolver(AtmosphereSolver):
 
     def _sources_only(self, Mzs, dt, sup):
         S = self._src + sup
-        m, te = _exp_solution(Mzs, np.zeros_like(Mzs), S, dt)
+        # _exp_solution with k = 0: exp(-0) = 1 and phi = dt exactly, so m0 + S dt, clamped at 0
+        m = Mzs + S * dt
+        sink = S < 0
+        if sink.any():
+            t0 = Mzs / np.where(sink, -S, 1.0)
+            clamp = sink & (t0 <= dt)
+            m = np.where(clamp, 0.0, np.maximum(m, 0.0))
+            te = np.where(clamp, t0, dt)
+        else:
+            m, te = np.maximum(m, 0.0), dt
         inc = _Inc(len(self._leak_ids))
         inc.supplied = sup.sum(0) * dt
         inc.sources = (S * te).sum(0) - inc.supplied
