@@ -32,6 +32,7 @@ NASA RP-1357 (Salyut 7 practice: Treserve from the measured pressure trend); phy
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -51,8 +52,8 @@ def treserve(p: np.ndarray | float, dpdt: np.ndarray | float, floor: float) -> n
     35000.0
     """
     p, dpdt = np.asarray(p, float), np.asarray(dpdt, float)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(dpdt < 0, (p - floor) / -dpdt, np.inf)
+    falling = dpdt < 0
+    out = np.where(falling, (p - floor) / np.where(falling, -dpdt, 1.0), np.inf)
     return np.where(p <= floor, 0.0, out)
 
 
@@ -85,12 +86,23 @@ class ReserveConfig:
     edge_cda: np.ndarray
     laminar_ratio: float = 0.999
 
+    @cached_property
+    def _zones(self) -> tuple[int, list[int], list[int], list[int], np.ndarray]:
+        """What :func:`leak_dpdt` derives from the configuration alone, once: the number of zones, the
+        zone of every leak and of both ends of every edge, and each compartment's zone capacity
+        sum(V/T) [m^3/K]."""
+        n = len(self.zone_of)
+        nz = int(self.zone_of.max()) + 1 if n else 0
+        capacity = np.bincount(self.zone_of, self.volume / self.temperature, nz)
+        return (nz, self.zone_of[self.leak_at].tolist(), self.zone_of[self.edge_u].tolist(),
+                self.zone_of[self.edge_v].tolist(), capacity[self.zone_of])
+
 
 def _gas_constant(p: np.ndarray, pp: np.ndarray) -> np.ndarray:
     """Mixture gas constant of every compartment from its partial pressures [J/(kg K)]."""
-    per_mass = np.sum(pp / R_SPECIES, axis=-1)  # sum of rho_s T, proportional to density
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(per_mass > 0, p / np.where(per_mass > 0, per_mass, 1.0), 287.05)
+    per_mass = (pp / R_SPECIES).sum(axis=-1)  # sum of rho_s T, proportional to density
+    has_gas = per_mass > 0
+    return np.where(has_gas, p / np.where(has_gas, per_mass, 1.0), 287.05)
 
 
 def leak_dpdt(p: np.ndarray, pp: np.ndarray, cfg: ReserveConfig) -> np.ndarray:
@@ -111,24 +123,27 @@ def leak_dpdt(p: np.ndarray, pp: np.ndarray, cfg: ReserveConfig) -> np.ndarray:
         dP/dt [Pa/s]: negative where the leaks draw the pressure down.
     """
     p = np.asarray(p, float)
-    k, n = p.shape
+    k = p.shape[0]
     R = _gas_constant(p, np.asarray(pp, float))
-    nz = int(cfg.zone_of.max()) + 1 if n else 0
+    nz, leak_zone, zone_u, zone_v, capacity = cfg._zones
+    # each zone's mass rate, accumulated leak by leak and edge by edge (in that order)
     dM = np.zeros((k, nz))
-    if len(cfg.leak_at):
+    if leak_zone:
         c = cfg.leak_at
         out = cfg.leak_cda * choked_mass_flux(p[:, c], cfg.temperature[c], R[:, c])
-        np.add.at(dM, (slice(None), cfg.zone_of[c]), -out)
-    if len(cfg.edge_u):
+        for j, z in enumerate(leak_zone):
+            dM[:, z] += -out[:, j]
+    if zone_u:
         u, v = cfg.edge_u, cfg.edge_v
         forward = p[:, u] >= p[:, v]
         T_up = np.where(forward, cfg.temperature[u], cfg.temperature[v])
         R_up = np.where(forward, R[:, u], R[:, v])
         flow = orifice_mass_flow(cfg.edge_cda, p[:, u], p[:, v], T_up, R_up, laminar_ratio=cfg.laminar_ratio)
-        np.add.at(dM, (slice(None), cfg.zone_of[u]), -flow)
-        np.add.at(dM, (slice(None), cfg.zone_of[v]), flow)
-    capacity = np.bincount(cfg.zone_of, cfg.volume / cfg.temperature, nz)  # sum V/T [m^3/K]
-    return R * dM[:, cfg.zone_of] / capacity[cfg.zone_of]
+        for j, z in enumerate(zone_u):
+            dM[:, z] += -flow[:, j]
+        for j, z in enumerate(zone_v):
+            dM[:, z] += flow[:, j]
+    return R * dM[:, cfg.zone_of] / capacity
 
 
 def leak_treserve(p: np.ndarray, pp: np.ndarray, cfg: ReserveConfig, floor: float) -> np.ndarray:
