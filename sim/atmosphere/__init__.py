@@ -16,6 +16,7 @@ from .flow import (
     orifice_mass_flow,
 )
 from .ledger import Ledger
+from .manyzone import ManyZoneSolver
 from .network import GasNetwork
 from .registry import SOLVERS, make_solver
 from .zonal import ZonalSolver
@@ -28,6 +29,7 @@ __all__ = [
     "AtmosphereSolver",
     "GasNetwork",
     "Ledger",
+    "ManyZoneSolver",
     "Samples",
     "SolverError",
     "SolverOptions",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import numpy as np
 
 from .base import AtmosphereSolver, SolverOptions
+from .manyzone import ManyZoneSolver
 from .network import GasNetwork
 from .zonal import ZonalSolver
 
 __all__ = ["SOLVERS", "make_solver"]
 
 #: Solver classes by name.
-SOLVERS: dict[str, type[AtmosphereSolver]] = {"zonal": ZonalSolver}
+SOLVERS: dict[str, type[AtmosphereSolver]] = {"zonal": ZonalSolver, "manyzone": ManyZoneSolver}
 
 
 def make_solver(name: str, network: GasNetwork, masses: np.ndarray,
