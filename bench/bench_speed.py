@@ -9,8 +9,11 @@ Figures (each the best of N repeats, because the machine is shared and noise onl
   is ``validate`` as the first command after installing: an empty ``SAFEHAVEN_CACHE_DIR`` (no
   pint registry cache, no remembered quantities) [s];
 - import time of ``import sim`` and of the console script's module ``sim.cli`` [s];
-- bench case c (100/300/1,000 compartments): our solver's time and max relative error, and
-  ``solve_ivp`` BDF's at rtol 1e-6, both against a tight Radau reference (``bench_atmosphere.py``);
+- bench case c (100/300/1,000 compartments): our many-zone solver's time and max relative error
+  (the ZonalSolver's in a tree without it), and ``solve_ivp`` BDF's at rtol 1e-6, given
+  ``jac_sparsity`` and, where the tree's bench provides it, an analytic sparse ``jac``; all against
+  a tight Radau reference (``bench_atmosphere.py``); the cost per compartment and BDF's time over
+  ours;
 - sweep throughput of the flagship on 1 and 2 local worker processes [runs/s].
 
 Usage::
@@ -68,8 +71,11 @@ FIGURES = {
     "process.validate_cold": ("s", "lower"),
     "import.sim": ("s", "lower"),
     "import.sim.cli": ("s", "lower"),
-    **{f"c{n}.{what}": (unit, "lower") for n in MANY_ZONES
-       for what, unit in (("ours_s", "s"), ("ours_err", "1"), ("bdf_s", "s"), ("bdf_err", "1"))},
+    **{f"c{n}.{what}": (unit, better) for n in MANY_ZONES
+       for what, unit, better in (("ours_s", "s", "lower"), ("ours_err", "1", "lower"), ("ours_ms_per_comp", "ms", "lower"),
+                                  ("bdf_s", "s", "lower"), ("bdf_err", "1", "lower"), ("bdf_over_ours", "x", "higher"),
+                                  ("bdf_jac_s", "s", "lower"), ("bdf_jac_err", "1", "lower"),
+                                  ("bdf_jac_over_ours", "x", "higher"))},
     "sweep.1_worker": ("runs/s", "higher"),
     "sweep.2_workers": ("runs/s", "higher"),
     "sweep.2_over_1": ("x", "higher"),
@@ -152,18 +158,29 @@ def measure_many_zones(repeat: int) -> dict:
     sys.path.insert(0, str(_tree() / "bench"))
     import bench_atmosphere as ba
 
+    # a tree without the many-zone solver (the baseline) runs its ZonalSolver, as it shipped
+    run = getattr(ba, "run_many_zones", ba.run_ours)
     out = {}
     for n in MANY_ZONES:
         net, m0, leaks, times = ba.synthetic_case(n)
         t_ours, (p_ours, _) = ba.best_of(lambda net=net, m0=m0, leaks=leaks, times=times:
-                                         ba.run_ours(net, m0, leaks, times), repeat)
-        rhs, y0, sparsity, p_of = ba.zone_rhs_factory(ba._with_leaks(net, m0, leaks))
+                                         run(net, m0, leaks, times), repeat)
+        zs = ba._with_leaks(net, m0, leaks)
+        rhs, y0, sparsity, p_of = ba.zone_rhs_factory(zs)
         atol_m = 1e-3 * (y0.reshape(-1, 3).sum(1).min() / max(p_of(y0[:, None]).max(), 1.0))
         ref = ba.run_ivp(rhs, y0, sparsity, p_of, times, "Radau", 1e-10, atol_m * 1e-4)
         t_bdf, p_bdf = ba.best_of(lambda: ba.run_ivp(rhs, y0, sparsity, p_of, times, "BDF", 1e-6, atol_m),
                                   max(1, repeat // 2), 60.0)
         out[f"c{n}.ours_s"], out[f"c{n}.ours_err"] = t_ours, ba.rel_err(p_ours, ref)
+        out[f"c{n}.ours_ms_per_comp"] = 1e3 * t_ours / n
         out[f"c{n}.bdf_s"], out[f"c{n}.bdf_err"] = t_bdf, ba.rel_err(p_bdf, ref)
+        out[f"c{n}.bdf_over_ours"] = t_bdf / t_ours
+        if hasattr(ba, "zone_jac_factory"):
+            jac = ba.zone_jac_factory(zs)
+            t_jac, p_jac = ba.best_of(lambda jac=jac: ba.run_ivp(rhs, y0, sparsity, p_of, times, "BDF", 1e-6, atol_m,
+                                                                  jac=jac), max(1, repeat // 2), 60.0)
+            out[f"c{n}.bdf_jac_s"], out[f"c{n}.bdf_jac_err"] = t_jac, ba.rel_err(p_jac, ref)
+            out[f"c{n}.bdf_jac_over_ours"] = t_jac / t_ours
     return out
 
 
@@ -197,6 +214,7 @@ def measure(parts: list[str], repeat: int, sweep_n: int) -> dict:
     import sim
 
     fig["meta"] = {"python": platform.python_version(), "machine": platform.machine(), "cpus": os.cpu_count(),
+                   "loadavg": os.getloadavg(),
                    "sim": str(Path(sim.__file__).parent), "repeat": repeat, "sweep_n": sweep_n,
                    "when": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
     return fig
@@ -223,6 +241,16 @@ def _merge_best(a: dict, b: dict) -> dict:
         elif k not in out:
             out[k] = v
     return out
+
+
+def _many_zone_ratios(fig: dict) -> dict:
+    """BDF's time over ours from the best times kept (a best ratio of its own would favour noise)."""
+    for n in MANY_ZONES:
+        for bdf in ("bdf", "bdf_jac"):
+            t_ours, t_bdf = fig.get(f"c{n}.ours_s"), fig.get(f"c{n}.{bdf}_s")
+            if isinstance(t_ours, float) and isinstance(t_bdf, float):
+                fig[f"c{n}.{bdf}_over_ours"] = t_bdf / t_ours
+    return fig
 
 
 def _fmt(v) -> str:
@@ -276,8 +304,13 @@ def main(argv=None) -> int:
         if args.against:
             base = _merge_best(base, _run_child(args.against, parts, args.repeat, args.sweep_n))
         new = _merge_best(new, _run_child(sys.executable, parts, args.repeat, args.sweep_n))
+    base, new = _many_zone_ratios(base), _many_zone_ratios(new)
     table = render(base, new, "baseline", "new")
     print(f"best of {args.repeat} repeats x {args.rounds} round(s); sweep of {args.sweep_n} flagship runs")
+    for label, fig in (("baseline", base), ("new", new)):
+        la = fig.get("meta", {}).get("loadavg")
+        if la:
+            print(f"load average (1, 5, 15 min) at the end of the {label} measurement: " + ", ".join(f"{x:.2f}" for x in la))
     print(table)
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps({"baseline": base, "new": new}, indent=1, sort_keys=True) + "\n")
