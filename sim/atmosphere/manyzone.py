@@ -333,17 +333,18 @@ class ManyZoneSolver(ZonalSolver):
             h = max(h * shrink, o.min_step)
 
     def _sample_dense(self, times: np.ndarray) -> np.ndarray:
-        """Step freely to the last time; samples inside a step by cubic Hermite interpolation.
+        """Step freely to the last time; zone partial pressures [Pa] (k, zones, 3) at *times*.
 
-        The interpolant uses the masses and their rates at both ends of the step, so it is of
+        Samples inside a step are the cubic Hermite interpolation of the zone masses. The
+        interpolant uses the masses and their rates at both ends of the step, so it is of
         the step's own (third) order; the rates at the end are the next step's first stage.
         """
         if self._adiabatic:
             return super()._sample_dense(times)
-        out = np.empty((len(times), self.network.n, 3))
+        out = np.empty((len(times), self._nz, 3))
         k = 0
         while k < len(times) and times[k] <= self.t:
-            out[k] = self.partial_pressures()
+            out[k] = self._zone_pp(self._Mzs)
             k += 1
         while k < len(times):
             sup, _ = self._supply_rates()
@@ -357,6 +358,6 @@ class ManyZoneSolver(ZonalSolver):
             if j > k:
                 sup1, _ = self._supply_rates()
                 f1 = self._rates_at(m1, sup1).dm if np.array_equal(sup1, sup) else self._rates(m1, sup).dm
-                out[k:j] = self._zone_pp(_hermite(t0, t1, m0, m1, f0, f1, times[k:j]))[:, self._zone_of]
+                out[k:j] = self._zone_pp(_hermite(t0, t1, m0, m1, f0, f1, times[k:j]))
                 k = j
         return out
