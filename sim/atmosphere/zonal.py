@@ -211,6 +211,7 @@ class ZonalSolver(AtmosphereSolver):
         vt = net.volume / self._Tref
         self._Sref = np.bincount(labels, vt, nz)
         self._Sref_list = self._Sref.tolist()
+        self._inv_Sref = (1.0 / self._Sref)[:, None]  # theta / Sref when isothermal (theta = 1)
         self._w = vt / self._Sref[labels]
         self._Mzs = np.stack([np.bincount(labels, m_comp[:, s], nz) for s in range(3)], axis=1)
         self._Mref = self._Mzs.sum(1)
@@ -252,6 +253,8 @@ class ZonalSolver(AtmosphereSolver):
         return self._Tref * self._theta(self._Mzs.sum(1))[self._zone_of]
 
     def _zone_pp(self, Mzs):
+        if not self._adiabatic:
+            return Mzs * R_SPECIES * self._inv_Sref
         theta = self._theta(Mzs.sum(-1))
         return Mzs * R_SPECIES * (theta / self._Sref)[..., None]
 
@@ -855,9 +858,10 @@ class ZonalSolver(AtmosphereSolver):
                 return hcap, m, inc
             return self._step_doubling_local(hcap, sup)
         h = min(hcap, self._h_local)
+        R0 = _mixture_R(self._Mzs, self._frac)
         while True:
-            m, inc = self._local_iso(self._Mzs, h, sup)
-            err = self._rdrift_error(m, h)
+            m, inc = self._local_iso(self._Mzs, h, sup, R0)
+            err = self._rdrift_error(m, h, R0)
             if err <= 1.0:
                 fac = 0.9 / math.sqrt(err) if err > 0 else math.inf
                 self._h_local = max(h * fac, o.min_step) if h < hcap else max(self._h_local, h * fac)
@@ -879,12 +883,12 @@ class ZonalSolver(AtmosphereSolver):
                 return h, half, inc.add(inc2)
             h = max(h * max(0.2, 0.9 / math.sqrt(err)), o.min_step)
 
-    def _rdrift_error(self, m, h):
-        """Scaled error of freezing R_mix over a local step (leak rate ~ sqrt(R))."""
+    def _rdrift_error(self, m, h, R0):
+        """Scaled error of freezing R_mix (*R0*, that of the current state) over a local step
+        (leak rate ~ sqrt(R))."""
         if not self._a_z.any():
             return 0.0
         o = self.options
-        R0 = _mixture_R(self._Mzs, self._frac)
         R1 = _mixture_R(m, self._frac)
         p1 = self._zone_p(m)
         kl = self._a_z * np.sqrt(R0)
@@ -1001,7 +1005,7 @@ class ZonalSolver(AtmosphereSolver):
         R0 = _mixture_R(self._Mzs, self._frac)
         h = float(times[-1] - self.t)
         m, inc = self._local_iso(self._Mzs, h, sup, R0)
-        if h > 0 and self._rdrift_error(m, h) > 1.0:
+        if h > 0 and self._rdrift_error(m, h, R0) > 1.0:
             return self._sample_stepwise(times)
         m_all = self._closed_form(self._Mzs, (times - self.t)[:, None], sup, R0)
         self._commit(m, inc, h, active)
