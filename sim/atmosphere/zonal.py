@@ -987,7 +987,11 @@ class ZonalSolver(AtmosphereSolver):
         S = self._src + sup
         out = np.empty((len(dts), self._nz, 3))
         out[:] = Mzs + 0.0
-        act = (k > 0) | (S != 0)
+        # a pure sink (S = +0) is m0 exp(-k dt) + 0.0: nothing to clamp, no source term to integrate
+        decay = (k > 0) & (S == 0) & ~np.signbit(S)
+        if decay.any():
+            out[:, decay] = Mzs[decay] * np.exp(-(k[decay] * dts)) + 0.0
+        act = ((k > 0) | (S != 0)) & ~decay
         if act.any():
             out[:, act] = _exp_solution(Mzs[act], k[act], S[act], dts)[0]
         return out
