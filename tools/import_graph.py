@@ -114,45 +114,38 @@ def cycles(G: nx.DiGraph) -> list[list[str]]:
 
 
 CORE_GROUPS = {
-    "sim.atmosphere": "sim.atmosphere",
-    "sim.scenario": "sim.scenario",
+    "sim.atmosphere": "atmosphere/",
+    "sim.scenario": "scenario/",
+    "sim.errors": "errors, paths, text, units, version",
+    "sim.paths": "errors, paths, text, units, version",
+    "sim.text": "errors, paths, text, units, version",
+    "sim.units": "errors, paths, text, units, version",
+    "sim.version": "errors, paths, text, units, version",
 }
-"""Packages the picture of the core shows as one box each (the solver; the input files)."""
-
-_CORE = ("sim.engine", "sim.crew", "sim.exposure", "sim.faults", "sim.instruments", "sim.procedures",
-         "sim.results.result", "sim.results.summary", "sim.results.checks", "sim.results.writers",
-         "sim.results.events", "sim.results.series", "sim.reserve", "sim.station", "sim.temperature")
-"""The modules of the core: the engine and what it is built of, down to the solver and the inputs."""
+"""Modules (and packages) the picture of the core shows together in one box each: the solver, the
+input files, and the small modules nearly everything uses."""
 
 
-def _core_name(module: str) -> str | None:
-    for package, box in CORE_GROUPS.items():
-        if module == package or module.startswith(package + "."):
+def _box(module: str) -> str:
+    """The box of the picture that shows *module*: its group's, else its own name without ``sim.``."""
+    for prefix, box in CORE_GROUPS.items():
+        if module == prefix or module.startswith(prefix + "."):
             return box
-    if any(module == c or module.startswith(c + ".") for c in _CORE):
-        return module
-    return None
+    return module.removeprefix("sim.")
 
 
 def core_graph(package: Path = PACKAGE) -> nx.DiGraph:
-    """The core's modules (the solver and the input files as one box each) and their imports.
+    """The core: ``sim.engine`` and every module it imports, directly or not, and their imports.
 
-    A package's ``__init__`` that imports nothing is left out (it holds only a docstring).
+    Nodes are the picture's boxes (:func:`_box`); an edge A -> B means a module of A imports one of B.
     """
     full = import_graph(package)
-    paths = modules(package)
+    core = {"sim.engine"} | nx.descendants(full, "sim.engine")
     C = nx.DiGraph()
-    for u in full:
-        cu = _core_name(u)
-        if cu is None or cu in CORE_GROUPS.values():
-            continue
-        if paths[u].name == "__init__.py" and not full.out_degree(u):
-            continue
-        C.add_node(cu)
-    for u, v in full.edges:
-        cu, cv = _core_name(u), _core_name(v)
-        if cu in C and cv is not None and cu != cv:
-            C.add_edge(cu, cv)
+    C.add_nodes_from(_box(m) for m in core)
+    for u, v in full.subgraph(core).edges:
+        if _box(u) != _box(v):
+            C.add_edge(_box(u), _box(v))
     return C
 
 
@@ -194,13 +187,28 @@ def _layout(C: nx.DiGraph, shown: nx.DiGraph, width: dict[str, float]) -> tuple[
             col.sort(key=lambda n: (centre(n), str(n)))
             for j, n in enumerate(col):
                 row[n] = float(j)
-    pos = {}
-    for k, col in enumerate(columns):
-        widths = [0.55 if isinstance(n, tuple) else width[n] + 0.45 for n in col]
-        x = -sum(widths) / 2
-        for n, w in zip(col, widths, strict=True):
-            pos[n] = (x + w / 2, -0.95 * k)
-            x += w
+    slot = {n: 0.55 if isinstance(n, tuple) else width[n] + 0.45 for n in L}
+    x = {}
+    for col in columns:
+        left = -sum(slot[n] for n in col) / 2
+        for n in col:
+            x[n] = left + slot[n] / 2
+            left += slot[n]
+    # then pull every box and waypoint towards the mean place of its neighbours, keeping the order
+    # and the spacing of each layer (so the ways of long imports straighten out)
+    for sweep in range(40):
+        for col in columns if sweep % 2 == 0 else columns[::-1]:
+            want = [sum(x[m] for m in nx.all_neighbors(L, n)) / L.degree(n) if L.degree(n) else x[n] for n in col]
+            rightward, leftward = list(want), list(want)
+            for j in range(1, len(col)):
+                rightward[j] = max(want[j], rightward[j - 1] + (slot[col[j - 1]] + slot[col[j]]) / 2)
+            for j in range(len(col) - 2, -1, -1):
+                leftward[j] = min(want[j], leftward[j + 1] - (slot[col[j + 1]] + slot[col[j]]) / 2)
+            for j, n in enumerate(col):
+                x[n] = (rightward[j] + leftward[j]) / 2
+            for j in range(1, len(col)):  # the average of two spaced rows can be too tight: space it
+                x[col[j]] = max(x[col[j]], x[col[j - 1]] + (slot[col[j - 1]] + slot[col[j]]) / 2)
+    pos = {n: (x[n], -0.95 * k) for k, col in enumerate(columns) for n in col}
     return pos, ways
 
 
@@ -219,16 +227,16 @@ def draw(path: Path, package: Path = PACKAGE) -> nx.DiGraph:
     if not nx.is_directed_acyclic_graph(C):
         raise SystemExit(f"the core has import cycles: {cycles(C)}")
     shown = nx.transitive_reduction(C)
-    fills = [("sim.engine", "#cfe2f3", "engine"), ("sim.procedures", "#d9ead3", "procedures"),
-             ("sim.crew", "#fce5cd", "crew and exposure"), ("sim.exposure", "#fce5cd", "crew and exposure"),
-             ("sim.results", "#ead1dc", "results"), ("", "#eeeeee", "physics, station, inputs")]
+    fills = [("engine", "#cfe2f3", "engine"), ("procedures", "#d9ead3", "procedures"),
+             ("crew", "#fce5cd", "crew and exposure"), ("exposure", "#fce5cd", "crew and exposure"),
+             ("results", "#ead1dc", "results"), ("", "#eeeeee", "physics, station, inputs, basics")]
     box_style = {"boxstyle": "round,pad=0.4", "ec": "#444444", "lw": 0.8}
     # the boxes' sizes [in] first, from the text laid out on a scratch figure: the layout needs them
     scratch = plt.figure(dpi=120)
     renderer = scratch.canvas.get_renderer()
     size = {}
     for node in C:
-        text = scratch.text(0, 0, node.removeprefix("sim."), fontsize=9, bbox={"fc": "w", **box_style})
+        text = scratch.text(0, 0, node, fontsize=9, bbox={"fc": "w", **box_style})
         text.draw(renderer)
         extent = text.get_bbox_patch().get_window_extent(renderer)
         size[node] = (extent.width / scratch.dpi, extent.height / scratch.dpi)
@@ -246,7 +254,7 @@ def draw(path: Path, package: Path = PACKAGE) -> nx.DiGraph:
     ax.axis("off")
     for node in C:
         fill = next(c for prefix, c, _ in fills if node == prefix or node.startswith(prefix))
-        ax.text(*pos[node], node.removeprefix("sim."), ha="center", va="center", fontsize=9, zorder=3,
+        ax.text(*pos[node], node, ha="center", va="center", fontsize=9, zorder=3,
                 bbox={"fc": fill, **box_style})
     half = {n: (w / 2, h / 2) for n, (w, h) in size.items()}
 

@@ -90,6 +90,8 @@ class RunRecord:
         UsageError
             If the directory names no scenario or drill, or names a file it does not hold.
         """
+        # lazy, for start-up cost: reading a run's events and series needs none of the scenario
+        # loader (its schemas import pydantic), only loading its scenario again does
         from sim.scenario.load import load_scenario
 
         drill = self.manifest.get("files", {}).get("drill")
