@@ -4,7 +4,7 @@ Each sweep runs as a user runs it, ``safehaven sweep scenarios/iss-prk-closed.ya
 "leaks.prk-crack.rate=loguniform(0.1, 100) lb/day" --design random --n N --workers 2`` (the engine
 chosen automatically: batch mode), in a separate process; the bench measures its wall time, runs/s,
 and the peak resident memory of the whole process tree
-(sampled from /proc every 0.2 s). Then, each in a fresh process, ``sim.sweep.load(DIR)`` and
+and its CPU time (both sampled from /proc every 0.2 s). Then, each in a fresh process, ``sim.sweep.load(DIR)`` and
 ``sim.sweep.load(DIR, columns=[...])``: time and peak RSS. Equality: a sample of members (the ends
 of the range and random ones) is run alone through the ordinary engine and compared column by
 column with the batch's rows: the largest relative difference of any number, and whether every
@@ -37,14 +37,17 @@ SPEC = f"{RATE}=loguniform(0.1, 100) lb/day"
 SAFEHAVEN = Path(sys.executable).with_name("safehaven")
 
 
-def _tree_rss(root: int) -> int:
-    """Resident memory of *root* and all its descendants now [bytes]."""
+def _tree(root: int, cpu: dict[int, float]) -> int:
+    """Resident memory of *root* and all its descendants now [bytes]; their CPU time so far [s]
+    goes into *cpu* (per process, the largest seen: a process that has exited keeps its last)."""
     parent: dict[int, int] = {}
+    ticks: dict[int, float] = {}
     for d in Path("/proc").iterdir():
         if d.name.isdigit():
             try:
                 fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
                 parent[int(d.name)] = int(fields[1])
+                ticks[int(d.name)] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
             except (OSError, IndexError, ValueError):
                 continue
     tree, frontier = {root}, [root]
@@ -54,6 +57,8 @@ def _tree_rss(root: int) -> int:
             if pp == p and c not in tree:
                 tree.add(c)
                 frontier.append(c)
+    for pid in tree:
+        cpu[pid] = max(cpu.get(pid, 0.0), ticks.get(pid, 0.0))
     total = 0
     for pid in tree:
         try:
@@ -66,15 +71,17 @@ def _tree_rss(root: int) -> int:
 
 
 def _measured(cmd: list[str], log: Path) -> dict:
-    """Run *cmd*; its wall time [s] and the peak resident memory of its process tree [MB]."""
+    """Run *cmd*; its wall time [s], the peak resident memory of its process tree [MB] and the CPU
+    time of the tree [s] (sampled, so the last 0.2 s of each process may be missing)."""
     t0 = time.perf_counter()
     with open(log, "w") as fh:
         proc = subprocess.Popen(cmd, cwd=ROOT, stdout=fh, stderr=subprocess.STDOUT)
         peak = [0]
+        cpu: dict[int, float] = {}
 
         def sample():
             while proc.poll() is None:
-                peak[0] = max(peak[0], _tree_rss(proc.pid))
+                peak[0] = max(peak[0], _tree(proc.pid, cpu))
                 time.sleep(0.2)
 
         watcher = threading.Thread(target=sample, daemon=True)
@@ -82,7 +89,8 @@ def _measured(cmd: list[str], log: Path) -> dict:
         code = proc.wait()
         watcher.join()
     wall = time.perf_counter() - t0
-    return {"exit": code, "seconds": round(wall, 2), "peak_rss_mb": round(peak[0] / 2**20, 1)}
+    return {"exit": code, "seconds": round(wall, 2), "peak_rss_mb": round(peak[0] / 2**20, 1),
+            "cpu_s": round(sum(cpu.values()), 1)}
 
 
 def _load_cmd(directory: Path, columns: list[str] | None) -> list[str]:
@@ -176,11 +184,11 @@ def main(argv=None) -> int:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)
     print(f"batch-mode sweeps of {result['scenario']}, {SPEC}, 2 workers")
-    print(f"{'runs':>9} {'engine':>7} {'sweep s':>8} {'runs/s':>8} {'peak MB':>8} "
+    print(f"{'runs':>9} {'engine':>7} {'sweep s':>8} {'runs/s':>8} {'CPU s':>7} {'peak MB':>8} "
           f"{'load s':>7} {'load MB':>8} {'cols s':>7} {'cols MB':>8} {'parts':>6} {'loadavg':>16}")
     for r in result["sweeps"]:
         s, ld, lc = r["sweep"], r["load"], r["load_columns"]
-        print(f"{r['n']:9d} {s['engine']:>7} {s['seconds']:8.1f} {s['runs_per_s']:8.0f} "
+        print(f"{r['n']:9d} {s['engine']:>7} {s['seconds']:8.1f} {s['runs_per_s']:8.0f} {s['cpu_s']:7.1f} "
               f"{s['peak_rss_mb']:8.0f} {ld['seconds']:7.1f} {ld['peak_rss_mb']:8.0f} {lc['seconds']:7.1f} "
               f"{lc['peak_rss_mb']:8.0f} {r['parts']:6d} {'/'.join(f'{x:.1f}' for x in r['loadavg_before']):>16}")
     eq = result["sweeps"][0].get("equality")
@@ -189,7 +197,8 @@ def main(argv=None) -> int:
               f"{eq['max_rel_error']:.3g} (target <= 1e-9), texts and flags differing: {len(eq['differing'])}; "
               f"alarm counts seen {eq['alarm_counts']}")
     first = result["sweeps"][0]["sweep"]
-    print(f"{args.n} runs in {first['seconds']:.1f} s (target <= 60 s on 2 cores)")
+    print(f"{args.n} runs in {first['seconds']:.1f} s (target <= 60 s on 2 cores); CPU {first['cpu_s']:.0f} s, "
+          f"i.e. {first['cpu_s'] / 2:.0f} s on 2 otherwise idle cores; read with the load average beside it")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 0
