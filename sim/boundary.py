@@ -76,7 +76,7 @@ def parse_event(text: str) -> Event:
     if "=" in text:
         column, value = (x.strip() for x in text.split("=", 1))
         if not column or not value:
-            raise UsageError(f"--metric {text}: expected COLUMN=VALUE, e.g. outcome=vacuum")
+            raise UsageError(f"--metric {text}: expected COLUMN=VALUE, e.g. outcome=evacuated")
         return Event(text, column, value)
     if text == "checks_passed" or (text.startswith("checks.") and text.endswith(".passed")):
         return Event(text, text, None)

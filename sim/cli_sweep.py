@@ -77,7 +77,7 @@ def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--file", type=Path, help="a sweep file (YAML) with the same settings")
     p.add_argument("--force", action="store_true", help="replace a different sweep (or run directory)")
     p.add_argument("--metric", help="plot: the column of the heat map (default checks_passed); analyze: the "
-                   "column analysed (a number, a pass/fail, or COLUMN=VALUE for text such as outcome=vacuum)")
+                   "column analysed (a number, a pass/fail, or COLUMN=VALUE for text such as outcome=evacuated)")
     p.add_argument("--failed", choices=["refuse", "conditional"], default=None,
                    help="analyze: with failed or missing runs, refuse (default) or analyse the metric "
                         "conditional on success (whole Saltelli blocks / Morris trajectories only)")

@@ -8,7 +8,7 @@ interval (SALib's ``num_resamples`` resamples, 95 % by default), written as ``lo
 
 The metric is a numeric column (``leaked_kg``), a pass/fail column (``checks_passed``,
 ``checks.<name>.passed``: analysed as 1 for pass, 0 for fail), or ``COLUMN=VALUE`` for a text
-column (``outcome=vacuum``: 1 where the outcome is *vacuum*). With replicates, the metric of a
+column (``outcome=evacuated``: 1 where the outcome is *evacuated*). With replicates, the metric of a
 point is the mean of its replicates (a probability, for pass/fail).
 
 Failed runs are never dropped silently. A point is *missing* when one of its runs failed, was not
@@ -50,7 +50,7 @@ class Analysis:
     Attributes
     ----------
     method : ``sobol`` or ``morris``.
-    metric : the metric as given (``leaked_kg``, ``outcome=vacuum``).
+    metric : the metric as given (``leaked_kg``, ``outcome=evacuated``).
     table : a tidy pandas DataFrame: ``index`` (S1, ST, S2 / mu_star, mu, sigma), ``parameter``,
         ``parameter2`` (S2 only, else empty), ``value``, ``conf`` (half width), ``low``, ``high``.
     points, points_used : design points, and those analysed.
