@@ -1,4 +1,4 @@
-"""``safehaven sweep``: batch runs over a design, resumable, local or on a Dask cluster.
+"""``safehaven sweep``: many runs over a design, resumable, local or on a Dask cluster.
 
 Forms::
 
@@ -49,7 +49,8 @@ _FILE_KEYS = {"scenario", "vary", "design", "n", "replicates", "seed", "crn", "o
 def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
     """Add the ``sweep`` command to *subparsers* (of ``safehaven``'s parser); returns its parser."""
     p = subparsers.add_parser(
-        "sweep", help="batch runs over a design of parameter values (resume, rerun, plot)",
+        "sweep", help="many runs over a design of parameter values; batch mode for atmosphere-only "
+                      "leak-size sweeps (--engine); resume, rerun, plot, analyze",
         description="safehaven sweep SCENARIO --vary PATH=SPEC ... --out DIR | sweep resume DIR | "
                     "sweep rerun DIR RUN_ID --out RUNDIR | sweep plot DIR | sweep analyze DIR --metric COLUMN")
     p.add_argument("words", nargs="*", metavar="SCENARIO | resume DIR | rerun DIR RUN_ID | plot DIR | analyze DIR")
@@ -66,7 +67,10 @@ def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--crn", action="store_true", help="common random numbers: replicate i of every point "
                    "uses the same seed")
     p.add_argument("--retry-failed", action="store_true", help="resume: run the failed runs again too")
-    p.add_argument("--chunk-size", type=_CHUNK, help="runs per task (default: sized to last ~5 s)")
+    # 8,192 is sim.sweep.runner.BATCH_CHUNK, not imported here for start-up cost (tests/test_cli_basic.py checks it)
+    p.add_argument("--chunk-size", type=_CHUNK, help="runs per task (default: sized to last ~5 s; in batch mode "
+                   "two chunks per worker, at most 8,192 runs each; batch mode also runs each chunk's first "
+                   "run alone to check it)")
     p.add_argument("--workers", type=_WORKERS, help="local worker processes (default: one per core)")
     p.add_argument("--executor", choices=["serial", "process"], help="default process")
     p.add_argument("--engine", choices=_ENGINES, help="auto (default): batch mode, all runs integrated together "

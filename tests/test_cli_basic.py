@@ -87,6 +87,17 @@ def test_version_and_help(capsys):
     assert code == 0 and "usage:" in out
 
 
+def test_sweep_help_names_the_batch_chunk_and_a_real_outcome(capsys):
+    """The figures and examples ``sweep --help`` gives are the code's (it cannot import them: start-up)."""
+    from sim.sweep.runner import BATCH_CHUNK
+
+    code, out, _ = cli(capsys, "sweep", "--help")
+    out = " ".join(out.split())
+    assert code == 0
+    assert f"at most {BATCH_CHUNK:,} runs" in out
+    assert "outcome=evacuated" in out
+
+
 # --- schema ------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize(("kind", "keys"), [("station", {"compartments", "vehicles", "hatches", "gas_supply"}),
