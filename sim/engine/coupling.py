@@ -6,6 +6,10 @@ to ``env.now`` and records the series samples passed on the way, with their true
 the minimum pressures. The caution-and-warning monitor (:mod:`sim.engine.monitor`) may replace
 :attr:`AtmosphereCoupling.solver` with a look-ahead snapshot that it has advanced; everything
 else reads the solver through this object, never keeping its own reference.
+
+Batch mode of sweeps (:mod:`sim.sweep.batch`) repeats :meth:`AtmosphereCoupling.observe`'s
+minimum-pressure tracking for many runs at once; a change here must be made there too
+(``tests/sweep/test_batch.py``, ``test_integrate_matches_single_runs_bit_for_bit``, proves they agree).
 """
 
 from __future__ import annotations

@@ -13,6 +13,12 @@ the poll-by-poll code gave.
 Data flow: the monitor reads and advances the atmosphere (:mod:`sim.engine.coupling`), logs
 ``alarm``, ``alarm_clear`` and ``reserve_floor`` events, and calls the coordinator back through
 the ``on_alarm`` function it was given; it knows nothing of crew or procedures.
+
+Batch mode of sweeps (:mod:`sim.sweep.batch`) repeats this module's course for many runs at once,
+operation for operation: the look-ahead batches (its own copy of :data:`LOOKAHEAD_POLLS`), the
+alarm conditions, the dP/dt history and the reserve-floor interpolation (:func:`_crossing_time`).
+A change here must be made there too; ``tests/sweep/test_batch.py``
+(``test_integrate_matches_single_runs_bit_for_bit``) fails until both agree to the last bit.
 """
 
 from __future__ import annotations
