@@ -37,7 +37,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"safehaven {__version__}")
 
     r = sub.add_parser("run", help="run a scenario and write a run directory")
-    r.add_argument("scenario", type=Path)
+    r.add_argument("scenario", type=Path, help="the scenario file (YAML)")
     r.add_argument("--out", type=Path, help="run directory to write (default: none, summary only)")
     r.add_argument("--seed", type=seed, help="replace the scenario's seed (0 to 2**63-1)")
     r.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
@@ -48,13 +48,15 @@ def _parser() -> argparse.ArgumentParser:
     r.add_argument("--quiet", action="store_true", help="print nothing but errors")
 
     v = sub.add_parser("validate", help="check station, scenario, procedure and drill files")
-    v.add_argument("files", type=Path, nargs="+")
-    v.add_argument("--json", action="store_true")
+    v.add_argument("files", type=Path, nargs="+", help="station, scenario, procedure, drill, record or hunt files "
+                   "(the kind is told from the keys)")
+    v.add_argument("--json", action="store_true", help="print each file's kind and problems as JSON")
 
     g = sub.add_parser("graph", help="show a station's graph (a station or scenario file)")
-    g.add_argument("file", type=Path)
+    g.add_argument("file", type=Path, help="a station file, or a scenario file (its station, "
+                   "with the scenario's initial states)")
     g.add_argument("--png", type=Path, help="also draw it to a PNG file")
-    g.add_argument("--json", action="store_true")
+    g.add_argument("--json", action="store_true", help="print the graph as networkx node-link JSON")
 
     s = sub.add_parser("schema", help="print the JSON Schema of a file kind")
     s.add_argument("kind", choices=["station", "scenario", "procedure", "drill", "record", "hunt"])

@@ -35,7 +35,7 @@ def add_assess_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, help="replace the file's seed")
     p.add_argument("--out", type=Path, help="write assessment.json, heatmap.png and assessment.html here")
     p.add_argument("--force", action="store_true", help="replace the files in --out")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the assessment (every case, files) as JSON")
     p.set_defaults(handler=_run)
     return p
 

@@ -27,7 +27,7 @@ def add_boundary_parser(subparsers) -> argparse.ArgumentParser:
     """Add ``boundary`` to *subparsers* (of ``safehaven``'s parser)."""
     p = subparsers.add_parser("boundary", help="find where an outcome or check flips (bisection, contour, "
                               "fitted probability)")
-    p.add_argument("scenario", type=Path)
+    p.add_argument("scenario", type=Path, help="the scenario file (YAML)")
     p.add_argument("--vary", action="append", default=[], metavar="PATH=RANGE",
                    help="the field searched: log(lo, hi, n) UNIT, lin(...), uniform(lo, hi) UNIT or "
                         "loguniform(...); a second --vary gives the lines of a 2-D contour")
@@ -37,11 +37,12 @@ def add_boundary_parser(subparsers) -> argparse.ArgumentParser:
     p.add_argument("--replicates", type=int, default=1, help="runs per probe (more than 1 for a random outcome)")
     p.add_argument("--tol", type=float, default=0.005, help="relative half-width aimed at (default 0.005)")
     p.add_argument("--seed", type=int, help="root seed (default the scenario's)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="PATH=VALUE",
+                   help="change one field in every run (as run --set does)")
     p.add_argument("--max-runs", type=int, default=2000, help="budget of runs (default 2000)")
     p.add_argument("--out", type=Path, help="write boundary.json, probes.csv and boundary.png here")
     p.add_argument("--force", action="store_true", help="replace the files in --out")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print the result (boundary, probes, files) as JSON")
     p.set_defaults(handler=_run)
     return p
 

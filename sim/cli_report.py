@@ -39,7 +39,7 @@ def add_report_parsers(subparsers) -> None:
     c.set_defaults(handler=run_compare)
 
     p = subparsers.add_parser("report", help="plots and a self-contained HTML report of a run directory")
-    p.add_argument("run", type=Path)
+    p.add_argument("run", type=Path, metavar="DIR", help="a run directory (written by run --out)")
     p.add_argument("--html", type=Path, help="HTML file to write (default: DIR/report.html)")
     p.add_argument("--png-dir", type=Path, help="also keep the PNG plots in this directory")
     p.add_argument("--at", metavar="T", help="time at which to draw the station (default: the lowest pressure)")
