@@ -212,6 +212,35 @@ def _layout(C: nx.DiGraph, shown: nx.DiGraph, width: dict[str, float]) -> tuple[
     return pos, ways
 
 
+def _smooth(points: list[tuple[float, float]], per_segment: int = 16) -> list[tuple[float, float]]:
+    """A gentle curve through *points* (a centripetal Catmull-Rom spline), as a list of points.
+
+    It passes through every waypoint, so between layers it stays in the slots the layout kept free
+    for it, but it has no corners: a route is followed by eye instead of read as bends.
+    """
+    if len(points) == 2:
+        return list(points)
+    ext = [(2 * points[0][0] - points[1][0], 2 * points[0][1] - points[1][1]), *points,
+           (2 * points[-1][0] - points[-2][0], 2 * points[-1][1] - points[-2][1])]
+    out = [points[0]]
+    for i in range(1, len(ext) - 2):
+        p0, p1, p2, p3 = ext[i - 1], ext[i], ext[i + 1], ext[i + 2]
+        t0 = 0.0
+        t1 = t0 + math.dist(p0, p1) ** 0.5
+        t2 = t1 + math.dist(p1, p2) ** 0.5
+        t3 = t2 + math.dist(p2, p3) ** 0.5
+        for j in range(1, per_segment + 1):
+            t = t1 + (t2 - t1) * j / per_segment
+
+            def lerp(a, b, ta, tb, t=t):
+                w = (t - ta) / (tb - ta) if tb > ta else 0.0
+                return (a[0] + (b[0] - a[0]) * w, a[1] + (b[1] - a[1]) * w)
+            a1, a2, a3 = lerp(p0, p1, t0, t1), lerp(p1, p2, t1, t2), lerp(p2, p3, t2, t3)
+            b1, b2 = lerp(a1, a2, t0, t2), lerp(a2, a3, t1, t3)
+            out.append(lerp(b1, b2, t1, t2))
+    return out
+
+
 def draw(path: Path, package: Path = PACKAGE) -> nx.DiGraph:
     """Draw the core's import graph to *path* (PNG), layered top down; returns the graph.
 
@@ -227,9 +256,14 @@ def draw(path: Path, package: Path = PACKAGE) -> nx.DiGraph:
     if not nx.is_directed_acyclic_graph(C):
         raise SystemExit(f"the core has import cycles: {cycles(C)}")
     shown = nx.transitive_reduction(C)
-    fills = [("engine", "#cfe2f3", "engine"), ("procedures", "#d9ead3", "procedures"),
-             ("crew", "#fce5cd", "crew and exposure"), ("exposure", "#fce5cd", "crew and exposure"),
-             ("results", "#ead1dc", "results"), ("", "#eeeeee", "physics, station, inputs, basics")]
+    # (prefix, box fill, arrow colour, legend): an arrow has its importer's colour, a darker shade
+    fills = [("engine", "#cfe2f3", "#3d6fa8", "engine"), ("procedures", "#d9ead3", "#4f8a3c", "procedures"),
+             ("crew", "#fce5cd", "#c07a2c", "crew and exposure"), ("exposure", "#fce5cd", "#c07a2c", "crew and exposure"),
+             ("results", "#ead1dc", "#a0486e", "results"), ("", "#eeeeee", "#666666", "physics, station, inputs, basics")]
+
+    def group(node):
+        return next(f for f in fills if node == f[0] or node.startswith(f[0]))
+
     box_style = {"boxstyle": "round,pad=0.4", "ec": "#444444", "lw": 0.8}
     # the boxes' sizes [in] first, from the text laid out on a scratch figure: the layout needs them
     scratch = plt.figure(dpi=120)
@@ -253,9 +287,8 @@ def draw(path: Path, package: Path = PACKAGE) -> nx.DiGraph:
     ax.set_ylim(min(ys) - margin, max(ys) + margin)
     ax.axis("off")
     for node in C:
-        fill = next(c for prefix, c, _ in fills if node == prefix or node.startswith(prefix))
         ax.text(*pos[node], node, ha="center", va="center", fontsize=9, zorder=3,
-                bbox={"fc": fill, **box_style})
+                bbox={"fc": group(node)[1], **box_style})
     half = {n: (w / 2, h / 2) for n, (w, h) in size.items()}
 
     def edge_of(node, towards):
@@ -264,23 +297,24 @@ def draw(path: Path, package: Path = PACKAGE) -> nx.DiGraph:
         t = min(w / abs(dx) if dx else math.inf, h / abs(dy) if dy else math.inf)
         return x + dx * t, y + dy * t
 
-    style = {"color": "#777777", "lw": 0.8}
-    for way in ways.values():
+    for (u, _), way in ways.items():
         points = [pos[n] for n in way]
         points[0] = edge_of(way[0], points[1])
         points[-1] = edge_of(way[-1], points[-2])
-        if len(points) > 2:
-            ax.plot([x for x, _ in points[:-1]], [y for _, y in points[:-1]], zorder=1, solid_capstyle="round",
-                    **style)
-        ax.annotate("", xy=points[-1], xytext=points[-2], zorder=1,
-                    arrowprops={"arrowstyle": "-|>", "shrinkA": 0, "shrinkB": 1, "mutation_scale": 11, **style})
+        curve = _smooth(points)
+        style = {"color": group(u)[2], "lw": 0.9, "alpha": 0.85}
+        ax.plot([x for x, _ in curve[:-1]], [y for _, y in curve[:-1]], zorder=1, solid_capstyle="round", **style)
+        ax.annotate("", xy=curve[-1], xytext=curve[-2], zorder=2,
+                    arrowprops={"arrowstyle": "-|>", "shrinkA": 0, "shrinkB": 0, "mutation_scale": 12, **style})
     seen = {}
-    for _, c, label in fills:
+    for _, c, _, label in fills:
         seen.setdefault(label, c)
     handles = [plt.Rectangle((0, 0), 1, 1, fc=c, ec="#444444", lw=0.8) for c in seen.values()]
-    fig.legend(handles, list(seen), loc="lower center", ncol=len(seen), frameon=False, fontsize=9)
+    fig.legend(handles, list(seen), loc="lower center", ncol=len(seen), frameon=False, fontsize=9,
+               title="an arrow has the colour of the group of the module that imports", title_fontsize=9)
     fig.suptitle("The core of Safehaven: an arrow A \u2192 B means A imports B (imports implied by a chain "
-                 "are not drawn);\ndata and results flow back upwards", fontsize=10, y=1.0, va="top")
+                 "are not drawn);\nimports point down, data and results flow back upwards", fontsize=10, y=1.0,
+                 va="top")
     listed = {"nodes": sorted(C), "edges": sorted([u, v] for u, v in C.edges)}
     fig.savefig(path, metadata={PNG_KEY: json.dumps(listed)}, bbox_inches="tight")
     plt.close(fig)
