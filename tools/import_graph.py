@@ -258,8 +258,10 @@ def draw(path: Path, package: Path = PACKAGE) -> nx.DiGraph:
     shown = nx.transitive_reduction(C)
     # (prefix, box fill, arrow colour, legend): an arrow has its importer's colour, a darker shade
     fills = [("engine", "#cfe2f3", "#3d6fa8", "engine"), ("procedures", "#d9ead3", "#4f8a3c", "procedures"),
-             ("crew", "#fce5cd", "#c07a2c", "crew and exposure"), ("exposure", "#fce5cd", "#c07a2c", "crew and exposure"),
-             ("results", "#ead1dc", "#a0486e", "results"), ("", "#eeeeee", "#666666", "physics, station, inputs, basics")]
+             ("crew", "#fce5cd", "#c07a2c", "crew and exposure"),
+             ("exposure", "#fce5cd", "#c07a2c", "crew and exposure"),
+             ("results", "#ead1dc", "#a0486e", "results"),
+             ("", "#eeeeee", "#666666", "physics, station, inputs, basics")]
 
     def group(node):
         return next(f for f in fills if node == f[0] or node.startswith(f[0]))
@@ -291,16 +293,19 @@ def draw(path: Path, package: Path = PACKAGE) -> nx.DiGraph:
                 bbox={"fc": group(node)[1], **box_style})
     half = {n: (w / 2, h / 2) for n, (w, h) in size.items()}
 
-    def edge_of(node, towards):
+    # every import leaves its importer's bottom edge and reaches its target's top edge at a port of
+    # its own, the ports in the order of where the ways come from, so converging arrows stay apart
+    ports = {}
+    for node in C:
         (x, y), (w, h) = pos[node], half[node]
-        dx, dy = towards[0] - x, towards[1] - y
-        t = min(w / abs(dx) if dx else math.inf, h / abs(dy) if dy else math.inf)
-        return x + dx * t, y + dy * t
+        arriving, leaving = [k for k in ways if k[1] == node], [k for k in ways if k[0] == node]
+        for end, others, side in ((-1, arriving, h), (0, leaving, -h)):
+            others.sort(key=lambda k, end=end: pos[ways[k][end - 1 if end else 1]][0])
+            for i, k in enumerate(others):
+                ports[k, end] = (x + 0.8 * w * (2 * (i + 0.5) / len(others) - 1), y + side)
 
-    for (u, _), way in ways.items():
-        points = [pos[n] for n in way]
-        points[0] = edge_of(way[0], points[1])
-        points[-1] = edge_of(way[-1], points[-2])
+    for (u, v), way in ways.items():
+        points = [ports[(u, v), 0], *(pos[n] for n in way[1:-1]), ports[(u, v), -1]]
         curve = _smooth(points)
         style = {"color": group(u)[2], "lw": 0.9, "alpha": 0.85}
         ax.plot([x for x, _ in curve[:-1]], [y for _, y in curve[:-1]], zorder=1, solid_capstyle="round", **style)
