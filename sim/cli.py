@@ -59,7 +59,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("--json", action="store_true", help="print the graph as networkx node-link JSON")
 
     s = sub.add_parser("schema", help="print the JSON Schema of a file kind")
-    s.add_argument("kind", choices=["station", "scenario", "procedure", "drill", "record", "hunt"])
+    s.add_argument("kind", choices=["station", "scenario", "procedure", "drill", "record", "hunt"],
+                   help="the kind of file described")
     for parser, handler in ((r, _cmd_run), (v, _cmd_validate), (g, _cmd_graph), (s, _cmd_schema)):
         parser.set_defaults(handler=handler)
     add_sweep_parser(sub)

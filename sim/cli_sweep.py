@@ -53,7 +53,8 @@ def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
                       "leak-size sweeps (--engine); resume, rerun, plot, analyze",
         description="safehaven sweep SCENARIO --vary PATH=SPEC ... --out DIR | sweep resume DIR | "
                     "sweep rerun DIR RUN_ID --out RUNDIR | sweep plot DIR | sweep analyze DIR --metric COLUMN")
-    p.add_argument("words", nargs="*", metavar="SCENARIO | resume DIR | rerun DIR RUN_ID | plot DIR | analyze DIR")
+    p.add_argument("words", nargs="*", metavar="SCENARIO | resume DIR | rerun DIR RUN_ID | plot DIR | analyze DIR",
+                   help="a scenario file to sweep, or a sub-command and its sweep directory")
     p.add_argument("--vary", action="append", default=[], metavar="PATH=SPEC",
                    help="a varied field: [a, b] UNIT, lin(lo, hi, count) UNIT, log(lo, hi, count) UNIT, "
                         "uniform/loguniform(lo, hi) UNIT, normal/lognormal(a, b) UNIT, triangular(lo, mode, hi) UNIT")
