@@ -74,8 +74,8 @@ def add_sweep_parser(subparsers) -> argparse.ArgumentParser:
                    "run alone to check it)")
     p.add_argument("--workers", type=_WORKERS, help="local worker processes (default: one per core)")
     p.add_argument("--executor", choices=["serial", "process"], help="default process")
-    p.add_argument("--engine", choices=_ENGINES, help="auto (default): batch mode, all runs integrated together "
-                   "as one array, where it reproduces the ordinary runs (atmosphere-only scenarios varying "
+    p.add_argument("--engine", choices=_ENGINES, help="auto (default): batch mode, the runs integrated together "
+                   "in arrays, where it reproduces the ordinary runs (atmosphere-only scenarios varying "
                    "leak sizes); single: every run alone; batch: batch mode or an error saying why not")
     p.add_argument("--dask", metavar="local|ADDRESS", help="run on Dask: 'local' (a LocalCluster), "
                    "tcp://host:8786, or a scheduler file")
@@ -229,7 +229,7 @@ def _finish(args, report) -> int:
                           "seconds": report.seconds,
                           "runs_per_s": None if report.ran == 0 else report.runs_per_second,
                           "executor": report.executor, "workers": report.workers, "retried": report.retried,
-                          "engine": meta.get("engine")},
+                          "engine": meta.get("engine"), "in_batch": report.in_batch},
                          indent=2))
     elif not args.quiet:
         from rich.markup import escape

@@ -671,8 +671,8 @@ def _value(overrides, path: str) -> float:
     raise KeyError(path)
 
 
-def manifest(reason: str | None, forced: bool = False) -> dict[str, Any]:
+def manifest(reason: str | None) -> dict[str, Any]:
     """The ``engine`` entry of sweep.json: which engine produces the rows, and why."""
     if reason is None:
         return {"mode": "batch", "reason": "an atmosphere-only scenario, only leak sizes varied"}
-    return {"mode": "single", "reason": reason if not forced else "--engine single"}
+    return {"mode": "single", "reason": reason}

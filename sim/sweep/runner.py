@@ -49,6 +49,7 @@ class SweepReport:
     n_runs : runs in the design.
     ran : runs executed now; failed : of those, how many failed.
     skipped : runs already done before (resume).
+    in_batch : of the runs executed now, how many batch mode computed (the others ran alone).
     seconds : wall time of the execution [s].
     """
 
@@ -57,6 +58,7 @@ class SweepReport:
     ran: int = 0
     failed: int = 0
     skipped: int = 0
+    in_batch: int = 0
     seconds: float = 0.0
     executor: str = ""
     workers: int = 0
@@ -184,7 +186,7 @@ def choose_engine(engine: str, loaded, specs: list[Spec]) -> dict[str, str]:
     if engine not in ENGINES:
         raise UsageError(f"--engine {engine!r}: expected one of {', '.join(ENGINES)}")
     if engine == "single":
-        return manifest("--engine single", forced=True)
+        return manifest("single runs asked for (--engine single, or engine: single in a sweep file)")
     why = ineligible(loaded, [s.path for s in specs])
     if why is not None and engine == "batch":
         raise UsageError(f"--engine batch: this sweep cannot run in batch mode: {why}")
@@ -193,9 +195,13 @@ def choose_engine(engine: str, loaded, specs: list[Spec]) -> dict[str, str]:
 
 def engine_note(info: dict[str, str], n: int) -> str:
     """The line a sweep prints about its engine."""
+    from sim.sweep.batch import (
+        BLOCK,  # batch mode's module is imported when a sweep runs, not at start-up
+    )
+
     if info["mode"] == "batch":
-        return (f"engine: batch mode, {n} runs integrated together as one array ({info['reason']}); "
-                f"--engine single runs them one by one")
+        return (f"engine: batch mode, the {n} runs to do integrated together in arrays of up to {BLOCK} "
+                f"({info['reason']}); --engine single runs them one by one")
     return f"engine: single runs, one by one ({info['reason']})"
 
 
@@ -301,8 +307,6 @@ def run_sweep(scenario: str | Path, specs: list[Spec], out: str | Path, *, desig
             store.create(meta, d.columns, bundle.files)
         elif action == "grow":
             store.grow(meta, d.columns)
-        else:
-            store.set_engine(meta["engine"])
         if on_start is not None:
             on_start(d)
         report = _execute(store, d.specs, d.columns, bundle, root_seed, ex, chunk_size, progress, d.crn,
@@ -406,7 +410,6 @@ def resume_sweep(directory: str | Path, *, executor: str = "process", workers: i
         store.clean_temporary()
         if retry_failed:
             store.drop_failed()
-        store.set_engine(info)
         return _execute(store, specs, columns, bundle, st["root_seed"], ex, chunk_size, progress,
                         bool(st.get("crn")), st["replicates"], info)
 
@@ -461,10 +464,13 @@ def _execute(store: SweepStore, specs: list[Spec], columns: dict[str, list[Any]]
     pending = [r for r in columns["run_id"] if r not in done]
     report = SweepReport(store.root, n_runs, skipped=n_runs - len(pending))
     engine = engine or {"mode": "single", "reason": "not chosen"}
+    if not pending:  # the record keeps naming the engines that produced the rows
+        report.engine = store.meta().get("engine", {}).get("mode", "single")
+        report.notes.append(f"nothing to run: all {n_runs} runs are done")
+        return report
     report.engine = engine["mode"]
     report.notes.append(engine_note(engine, len(pending)))
-    if not pending:
-        return report
+    store.start_engine(engine)
     if progress:
         print(f"sweep: {report.notes[-1]}", file=sys.stderr, flush=True)
     report.executor, report.workers = ex.name, ex.workers
@@ -483,9 +489,15 @@ def _execute(store: SweepStore, specs: list[Spec], columns: dict[str, list[Any]]
             failed = rows.failed if isinstance(rows, RowBlock) else sum(1 for r in rows if r["status"] != "ok")
             chunker.done += len(rows)
             report.ran += len(rows)
+            report.in_batch += rows.n if isinstance(rows, RowBlock) else 0
             report.failed += failed
             bar(len(rows), failed)
     report.seconds = time.perf_counter() - t0
+    store.finish_engine(report.ran, report.in_batch)
+    if engine["mode"] == "batch":
+        report.notes.append(f"batch mode computed {report.in_batch} of the {report.ran} runs; "
+                            f"{report.ran - report.in_batch} ran alone (each chunk's checked first run, "
+                            f"and any run that left the closed form)")
     report.retried = getattr(ex, "retried", 0)
     report.workers = max(report.workers, getattr(ex, "peak_workers", ex.workers))
     report.peak_in_flight = getattr(ex, "peak_in_flight", 0)

@@ -191,6 +191,10 @@ def check_meta(meta, where: str) -> dict[str, Any]:
         raise bad("n_runs must be a whole number >= 0")
     if not isinstance(meta.get("scenario"), str) or not isinstance(meta.get("params", {}), dict):
         raise bad("scenario must be text and params a mapping")
+    engines = meta.get("engines", [])
+    if not isinstance(engines, list) or len(engines) > 100_000 or not all(
+            isinstance(e, dict) and isinstance(e.get("mode"), str) for e in engines):
+        raise bad("engines must be a list of {mode, reason, runs, ...} records")
     return meta
 
 
@@ -243,6 +247,7 @@ class SweepStore:
         ones (a sampled sweep given a larger *n*); the parts stay valid."""
         import pyarrow.parquet as pq
 
+        meta = {**meta, "engines": self.meta().get("engines", [])}  # the rows already there keep their record
         old = self.design().to_pydict()
         n = len(old["run_id"])
         if any(design_columns[k][:n] != v for k, v in old.items()):
@@ -252,15 +257,32 @@ class SweepStore:
         text = json.dumps(meta, indent=2, sort_keys=True) + "\n"
         _atomic_write(self.root / "sweep.json", lambda p: p.write_text(text, encoding="utf-8"))
 
-    def set_engine(self, engine: dict[str, str]) -> None:
-        """Record which engine produces the rows from now on (``engine`` in sweep.json and the
-        design's settings), when it is not the one recorded."""
+    def start_engine(self, engine: dict[str, str]) -> None:
+        """Record the engine of an invocation that is about to run rows.
+
+        ``engine`` in sweep.json (and the design's settings) is the latest such engine; ``engines``
+        lists every invocation that ran rows, in order, each with its counts once it has ended
+        (:meth:`finish_engine`; an interrupted invocation has ``runs: null``). An invocation with
+        nothing to run records nothing, so the record always names the engines that produced rows.
+        """
+        meta = self.meta()
+        meta["engine"] = dict(engine)
+        meta["engines"] = [*meta.get("engines", []), {**engine, "runs": None}]
+        self._write_meta(meta)
+
+    def finish_engine(self, runs: int, in_batch: int) -> None:
+        """Counts of the invocation :meth:`start_engine` recorded: rows it wrote, and of them how
+        many batch mode computed (the others ran alone: a chunk's checked first run, a run that
+        left the closed form, a chunk whose check disagreed, or every run of a single-run sweep)."""
+        meta = self.meta()
+        if not meta.get("engines"):
+            return
+        meta["engines"][-1].update(runs=int(runs), in_batch=int(in_batch), alone=int(runs) - int(in_batch))
+        self._write_meta(meta)
+
+    def _write_meta(self, meta: dict[str, Any]) -> None:
         import pyarrow.parquet as pq
 
-        meta = self.meta()
-        if meta.get("engine") == engine:
-            return
-        meta["engine"] = engine
         table = self.design().replace_schema_metadata({META_KEY: json.dumps(meta, sort_keys=True).encode()})
         _atomic_write(self.design_path, lambda p: pq.write_table(table, p))
         text = json.dumps(meta, indent=2, sort_keys=True) + "\n"

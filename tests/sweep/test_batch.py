@@ -68,7 +68,8 @@ def test_cli_batch_rows_equal_single_runs(tmp_path):
     single = safehaven("sweep", str(CLOSED), "--vary", spec, "--out", str(tmp_path / "single"),
                        "--engine", "single", "--json")
     assert single.returncode == 0, single.stderr
-    assert json.loads(single.stdout)["engine"] == {"mode": "single", "reason": "--engine single"}
+    assert json.loads(single.stdout)["engine"]["mode"] == "single"
+    assert "--engine single" in json.loads(single.stdout)["engine"]["reason"]
     assert json.loads((tmp_path / "auto" / "sweep.json").read_text())["engine"]["mode"] == "batch"
     assert json.loads((tmp_path / "single" / "sweep.json").read_text())["engine"]["mode"] == "single"
     a, b = sim.sweep.load(tmp_path / "auto"), sim.sweep.load(tmp_path / "single")
@@ -78,6 +79,35 @@ def test_cli_batch_rows_equal_single_runs(tmp_path):
     assert math.isnan(a["reserve_floor_t_s"].iloc[0]) and a["reserve_floor_t_s"].iloc[-1] > 0
     assert a["leaks.prk-crack.detected_by"].iloc[-1] == "alarm"
     assert list(a["checks_passed"]) == [True, True, True, False, False, False, False]
+
+
+def test_the_engine_record_names_the_engines_that_produced_the_rows(tmp_path):
+    """A resume with nothing to run leaves the record alone; an invocation that runs rows is added with
+    its counts (batch mode computes all but each chunk's checked first run)."""
+    out = tmp_path / "s"
+    spec = f"{RATE}=loguniform(0.1, 100) lb/day"
+
+    def sweep(n, *more):
+        done = safehaven("sweep", str(CLOSED), "--vary", spec, "--design", "random", "--n", str(n), "--seed", "3",
+                         "--out", str(out), *more)
+        assert done.returncode == 0, done.stderr + done.stdout
+        return done
+
+    first = sweep(6, "--json", "--chunk-size", "6")
+    assert json.loads(first.stdout)["in_batch"] == 5  # one chunk: its first run ran alone, checked
+    meta = json.loads((out / "sweep.json").read_text())
+    assert meta["engine"]["mode"] == "batch"
+    assert [(e["mode"], e["runs"], e["in_batch"], e["alone"]) for e in meta["engines"]] == [("batch", 6, 5, 1)]
+    again = safehaven("sweep", "resume", str(out), "--engine", "single")
+    assert again.returncode == 0, again.stderr
+    assert "nothing to run: all 6 runs are done" in again.stdout
+    assert "engine: single" not in again.stdout + again.stderr
+    assert json.loads((out / "sweep.json").read_text()) == meta  # every row is still batch mode's
+    sweep(8, "--engine", "single")  # the sweep grows by two runs, run one by one: recorded beside
+    meta = json.loads((out / "sweep.json").read_text())
+    assert meta["engine"]["mode"] == "single"
+    assert [(e["mode"], e["runs"], e["in_batch"], e["alone"]) for e in meta["engines"]] == [
+        ("batch", 6, 5, 1), ("single", 2, 0, 2)]
 
 
 def test_api_batch_equals_each_single_run_summary(tmp_path):
