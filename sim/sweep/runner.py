@@ -195,9 +195,8 @@ def choose_engine(engine: str, loaded, specs: list[Spec]) -> dict[str, str]:
 
 def engine_note(info: dict[str, str], n: int) -> str:
     """The line a sweep prints about its engine."""
-    from sim.sweep.batch import (
-        BLOCK,  # batch mode's module is imported when a sweep runs, not at start-up
-    )
+    # batch mode's module is imported when a sweep runs, not at start-up
+    from sim.sweep.batch import BLOCK
 
     if info["mode"] == "batch":
         return (f"engine: batch mode, the {n} runs to do integrated together in arrays of up to {BLOCK} "
