@@ -19,6 +19,7 @@ import re
 import sys
 import tempfile
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -122,14 +123,21 @@ def _build_registry():
 # name the same few quantities again and again. So every quantity pint read (and every unit name
 # the condition language asked about) is remembered in cache_dir()/units-<key>.json, and a later
 # process that meets only remembered texts never imports pint. The key digests pint's installed
-# code and definitions files (a new pint is a new key) and this module's code; a file that
-# cannot be read, or holds anything but the expected types, is ignored. A quantity pint refuses is
-# not remembered: it goes to pint again, so its message is pint's own.
+# code and definitions files (a new pint is a new key) and this module's code. The file carries
+# the SHA-256 of its entries: a file whose entries do not match it (an edit, a torn copy), that
+# cannot be read, or that holds anything but the expected types is ignored, and pint answers
+# again. A quantity pint refuses is not remembered: it goes to pint again, so its message is
+# pint's own. The file keeps the MEMO_MAX_ENTRIES most recently used entries (a sweep's one-off
+# values push out the oldest, never a file's quantities that every run reads again), and memo
+# files of other keys (another pint, another Safehaven) unused for MEMO_STALE_DAYS are removed.
 MEMO_MAX_ENTRIES = 20_000
-"""Most remembered quantities and unit names (~1 MB); beyond it new ones are not remembered."""
+"""Most remembered quantities and unit names (~1 MB); the least recently used go first."""
+MEMO_STALE_DAYS = 30
+"""A memo file of another key not written for this many days is removed [days]."""
 _MEMO_MAX_BYTES = 4_000_000
 _memo_lock = threading.Lock()
 _memo_new: dict[str, object] = {}
+_memo_used: set[str] = set()
 
 
 @functools.cache
@@ -163,14 +171,23 @@ def _valid_entry(key: object, value: object) -> bool:
     return False
 
 
+def _entries_digest(entries: dict[str, object]) -> str:
+    return hashlib.sha256(json.dumps(entries, separators=(",", ":")).encode("utf-8")).hexdigest()
+
+
 def _read_memo(path: Path | None) -> dict[str, object]:
     try:
         if path is None or path.stat().st_size > _MEMO_MAX_BYTES:
             return {}
-        entries = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):  # absent, unreadable, not JSON (UnicodeDecodeError is a ValueError)
+        stored = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, RecursionError):  # absent, unreadable, not JSON (UnicodeDecodeError is a ValueError)
         return {}
+    if not isinstance(stored, dict) or set(stored) != {"entries", "sha256"}:
+        return {}
+    entries = stored["entries"]
     if not isinstance(entries, dict) or not all(_valid_entry(k, v) for k, v in entries.items()):
+        return {}
+    if stored["sha256"] != _entries_digest(entries):
         return {}
     return entries
 
@@ -182,42 +199,66 @@ def _memo() -> dict[str, object]:
 
 def _recall(key: str) -> object | None:
     with _memo_lock:
-        return _memo().get(key)
+        value = _memo().get(key)
+        if value is not None:
+            _memo_used.add(key)
+        return value
 
 
 def _remember(key: str, value: object) -> None:
     with _memo_lock:
-        memo = _memo()
-        if len(memo) >= MEMO_MAX_ENTRIES or not _valid_entry(key, value):
+        if not _valid_entry(key, value):
             return
-        memo[key] = value
+        _memo()[key] = value
         if not _memo_new:
             atexit.register(_save_memo)
         _memo_new[key] = value
+        if len(_memo_new) > MEMO_MAX_ENTRIES:  # a long in-process sweep: keep its latest values only
+            del _memo_new[next(iter(_memo_new))]
 
 
 def _save_memo() -> None:
-    """Add this process's new entries to the file (merged with what other processes added since)."""
+    """Add this process's new entries to the file (merged with what other processes added since).
+
+    Order in the file is least recently used first: entries this process added move to the end,
+    after them the entries it read again (a file's quantities, read by every process that loads
+    it, outrank a sweep's one-off values), and the oldest go when there are more than
+    :data:`MEMO_MAX_ENTRIES`.
+    """
     path = _memo_path()
     with _memo_lock:
         new = dict(_memo_new)
         _memo_new.clear()
+        used = set(_memo_used)
     if path is None or not new:
         return
     try:
-        merged = _read_memo(path)
-        merged.update(list(new.items())[: max(0, MEMO_MAX_ENTRIES - len(merged))])
+        stored = _read_memo(path)
+        recent = new | {k: stored[k] for k in stored if k in used and k not in new}
+        merged = {k: v for k, v in stored.items() if k not in recent} | recent
+        entries = dict(list(merged.items())[-MEMO_MAX_ENTRIES:])
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=".units-", suffix=".json", dir=path.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump(merged, f, separators=(",", ":"))
+                json.dump({"entries": entries, "sha256": _entries_digest(entries)}, f, separators=(",", ":"))
             os.replace(tmp, path)  # readers see the old file or the new one, never half of one
         except BaseException:
             os.unlink(tmp)
             raise
+        _remove_stale_memos(path)
     except OSError:  # an unwritable cache folder: the next process asks pint again
         pass
+
+
+def _remove_stale_memos(current: Path) -> None:
+    cutoff = time.time() - MEMO_STALE_DAYS * 86400.0
+    for other in current.parent.glob("units-*.json"):
+        try:
+            if other != current and other.is_file() and other.stat().st_mtime < cutoff:
+                other.unlink()
+        except OSError:  # another process removed it, or it is not ours to remove
+            pass
 
 
 BASE_DIMENSIONS = ("[mass]", "[length]", "[time]", "[temperature]", "[substance]", "[current]", "[luminosity]")

@@ -54,14 +54,41 @@ def test_a_refused_quantity_is_not_remembered_and_keeps_pints_message(tmp_path):
 def test_a_tampered_memo_is_ignored(tmp_path):
     _probe({"SAFEHAVEN_CACHE_DIR": str(tmp_path)})
     (memo,) = tmp_path.glob("units-*.json")
-    entries = json.loads(memo.read_text())
-    for wrong in ({k: "not a number" if k.startswith("q:") else v for k, v in entries.items()}, ["a", "list"]):
+    stored = json.loads(memo.read_text())
+    entries = stored["entries"]
+    key = "q:mass flow:2 lb/day"
+    plausible = {**entries, key: 1.0}  # a wrong number of the right type: only the digest tells
+    for wrong in ({"entries": plausible, "sha256": stored["sha256"]},
+                  {"entries": {k: "not a number" if k.startswith("q:") else v for k, v in entries.items()},
+                   "sha256": stored["sha256"]},
+                  entries, ["a", "list"]):
         memo.write_text(json.dumps(wrong))
         again = _probe({"SAFEHAVEN_CACHE_DIR": str(tmp_path)})
         assert again[0] == f"{LB_PER_DAY} False"
         assert again[1].endswith("True")  # asked pint again
     memo.write_bytes(b"\x00garbage")
     assert _probe({"SAFEHAVEN_CACHE_DIR": str(tmp_path)})[0] == f"{LB_PER_DAY} False"
+
+
+def test_the_memo_keeps_the_most_recently_used_entries(tmp_path):
+    """A sweep's one-off values push out the oldest entries, never the quantities every run reads;
+    memo files of another key left unused for a month are removed."""
+    env = {"SAFEHAVEN_CACHE_DIR": str(tmp_path)}
+    stale = tmp_path / "units-0000000000000000.json"
+    stale.write_text("{}")
+    os.utime(stale, (0, 0))
+    fresh_other = tmp_path / "units-1111111111111111.json"
+    fresh_other.write_text("{}")
+    _probe(env)  # remembers "2 lb/day" and the unit names of PROBE
+    one_offs = ("import sim.units as u\nu.MEMO_MAX_ENTRIES = 6\nprint(u.to_si('2 lb/day', 'mass flow'))\n"
+                "for i in range(10):\n    u.to_si(f'{i + 0.5} lb/day', 'mass flow')\n")
+    _probe(env, one_offs)
+    (memo,) = (f for f in tmp_path.glob("units-*.json") if f not in (stale, fresh_other))
+    entries = json.loads(memo.read_text())["entries"]
+    assert len(entries) == 6
+    # read again by the last process: kept, last; of the one-off values the latest five
+    assert list(entries) == [f"q:mass flow:{x} lb/day" for x in (5.5, 6.5, 7.5, 8.5, 9.5, 2)]
+    assert not stale.exists() and fresh_other.exists()
 
 
 def test_an_unusable_cache_dir_falls_back_to_building_the_registry(tmp_path):
