@@ -192,7 +192,7 @@ def _closed_form(station, compartment: str, diameter: float, cd: float, floor: f
 
 
 def _mixture_r(atm) -> float:
-    """R of the cabin mixture [J/(kg K)]: sum of mass fractions times the species' R (physics.md)."""
+    """R of the cabin mixture [J/(kg K)]: sum of mass fractions times the species' R (Dalton's law for ideal gases)."""
     import numpy as np
 
     from sim.atmosphere.flow import R_SPECIES, SPECIES

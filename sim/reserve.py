@@ -25,8 +25,8 @@ floor is longer than the linear extrapolation by ``ln(p/floor) / (1 - floor/p)``
 
 References
 ----------
-NASA RP-1357 (Salyut 7 practice: Treserve from the measured pressure trend); physics.md,
-"Orifice flow" (choked leak to vacuum).
+NASA RP-1357 (Salyut 7 practice: Treserve from the measured pressure trend); isentropic
+orifice flow of an ideal gas, choked leak to vacuum (Anderson, *Modern Compressible Flow*, ch. 5).
 """
 
 from __future__ import annotations

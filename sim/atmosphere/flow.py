@@ -4,8 +4,8 @@ Everything is SI: pressures [Pa], temperatures [K], areas [m^2], mass flows [kg/
 
 The mixture is treated with a single ratio of specific heats ``GAMMA = 1.4``:
 N2 and O2 are diatomic (gamma 1.40) and CO2 (gamma 1.29) is at most a few percent
-of cabin air, which moves the mixture gamma by < 0.3 %; physics.md allows the air
-value for N2/O2/CO2 cabin air. The gas constant, in contrast, is computed from the
+of cabin air, which moves the mixture gamma by < 0.3 %, so the air value serves
+for N2/O2/CO2 cabin air. The gas constant, in contrast, is computed from the
 actual composition (``mixture_gas_constant``) because it sets the pressure.
 
 References
@@ -45,7 +45,7 @@ SPECIES = ("N2", "O2", "CO2")
 MOLAR_MASS = np.array([28.0134e-3, 31.9988e-3, 44.0095e-3])
 #: Specific gas constants [J/(kg K)], in ``SPECIES`` order.
 R_SPECIES = R_UNIVERSAL / MOLAR_MASS
-#: Gas constant of air used by physics.md for leak-rate conversions [J/(kg K)].
+#: Gas constant of dry air, used to convert a leak given as a rate into an area [J/(kg K)].
 R_AIR = 287.05
 
 
@@ -80,7 +80,9 @@ def choked_mass_flux(p_up, T_up, R=R_AIR, gamma: float = GAMMA):
 
     References
     ----------
-    physics.md, "Orifice flow", choked case.
+    Isentropic flow of an ideal gas through an orifice, choked case: ``mdot = Cd A p_up
+    sqrt(gamma/(R T)) K`` with ``K = (2/(gamma+1))^((gamma+1)/(2(gamma-1)))`` (any gas-dynamics text,
+    e.g. Anderson, *Modern Compressible Flow*, ch. 5).
 
     Examples
     --------
@@ -160,7 +162,7 @@ def orifice_mass_flow(cda, p_up, p_down, T_up, R_up=R_AIR, gamma: float = GAMMA,
 
     References
     ----------
-    physics.md, "Orifice flow": choked for r <= 0.5283,
+    Isentropic orifice flow of an ideal gas (Anderson, *Modern Compressible Flow*, ch. 5): choked for r <= 0.5283,
     ``mdot = Cd A p_up sqrt(gamma/(R T)) K``; subsonic
     ``mdot = Cd A p_up sqrt(2 gamma/((gamma-1) R T) [r^(2/gamma) - r^((gamma+1)/gamma)])``.
     """
@@ -197,7 +199,8 @@ def cda_from_leak_rate(mdot_kg_s, p_pa, T_k, R=R_AIR, gamma: float = GAMMA):
 
     References
     ----------
-    physics.md, "Leak given as a rate": 1 lb/day at 101.325 kPa, 295 K is 0.02202 mm^2.
+    A leak given as a rate is the choked orifice that passes that mass flow at the reference
+    state: 1 lb/day at 101.325 kPa, 295 K is 0.02202 mm^2 (Cd 1).
 
     Examples
     --------

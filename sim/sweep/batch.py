@@ -34,7 +34,7 @@ __all__ = ["BLOCK", "BatchResult", "batch_columns", "ineligible", "integrate", "
 
 BLOCK = 2048
 """Members integrated together in one array (bounds memory: ~60 MB of samples per look-ahead)."""
-_LOOKAHEAD_POLLS = 360  # the engine's look-ahead batch (sim.engine._LOOKAHEAD_POLLS)
+_LOOKAHEAD_POLLS = 360  # the engine's look-ahead batch (sim.engine.monitor.LOOKAHEAD_POLLS)
 _LEAK_FIELDS = ("rate", "area", "diameter", "cd")
 _FIXED_CHECKS = ("outcome", "leak_repaired", "hatch_closed", "nobody_incapacitated", "nobody_impaired",
                  "crew_in_shelter", "all_crew_in_shelter")

@@ -27,7 +27,7 @@ def safehaven(*args, timeout=600):
 
 def iss_closed_form(diameter_m: float, cd: float = 0.6) -> tuple[float, float]:
     """(time to 490 mmHg, Treserve) [s] of the whole ISS, every hatch open, one hole: the station is
-    one volume V; p = p0 exp(-t / tau), tau = V / (Cd A c*), c* = sqrt(gamma R T) K (physics.md)."""
+    one volume V; p = p0 exp(-t / tau), tau = V / (Cd A c*), c* = sqrt(gamma R T) K (isentropic choked orifice)."""
     st = yaml.safe_load((REPO / "scenarios" / "stations" / "iss-2026.yaml").read_text())
     volume = sum(float(x["volume"].split()[0]) for part in ("compartments", "vehicles") for x in st[part].values())
     pp = {"N2": 79.6e3, "O2": 21.3e3, "CO2": 0.4e3}

@@ -1,4 +1,4 @@
-"""Orifice formulas, leak-rate conversion and the worked numbers of physics.md."""
+"""Orifice formulas, leak-rate conversion and the worked numbers of a blowdown table (100 m^3 through 1 cm^2)."""
 
 import numpy as np
 import pytest
@@ -18,7 +18,7 @@ MMHG = 133.322
 LB = 0.45359237
 V, P0, T0, A = 100.0, 101325.0, 295.0, 1e-4
 
-# physics.md table: Cd, mdot0 [g/s], dp/dt0 [mmHg/min], tau [s], t_iso [min], t_adi [min]
+# the worked blowdown table (100 m^3, 1 cm^2, 101.325 kPa, 295 K): Cd, mdot0 [g/s], dp/dt0 [mmHg/min], tau [s], t_iso [min], t_adi [min]
 TABLE = [(0.6, 14.305, 5.452, 8364.5, 61.25, 45.15), (1.0, 23.842, 9.086, 5018.7, 36.75, 27.09)]
 
 

@@ -230,7 +230,7 @@ def test_m7_one_route_takes_1_6_to_2_4_times_as_long_as_two():
 
 # -- M8 incapacitation -----------------------------------------------------------------------
 def _blowdown_tau(loaded) -> float:
-    """Isothermal time constant tau = V / (Cd A c*) of the M8 cabin [s] (physics.md)."""
+    """Isothermal time constant tau = V / (Cd A c*) of the M8 cabin [s] (isentropic choked orifice)."""
     st = loaded.station
     gamma = 1.4
     molar = {"N2": 28.0134e-3, "O2": 31.9988e-3, "CO2": 44.0095e-3}
