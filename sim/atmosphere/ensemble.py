@@ -22,30 +22,11 @@ from __future__ import annotations
 import numpy as np
 
 from .base import SolverOptions
+from .closed_form import exp_solution
 from .flow import GAMMA, R_SPECIES, choked_flow_factor
 from .network import GasNetwork
 
-__all__ = ["EnsembleAtmosphere", "exp_solution", "zone_labels"]
-
-
-def exp_solution(m0, k, S, dt):
-    """Exact solution of dm/dt = -k m + S from m0 over dt, clamped at m = 0 (any broadcastable shapes).
-
-    Returns (m, te), te <= dt being the time during which the rates acted in full (the instant a
-    net sink empties the species). The operations are those of the zonal solver's local step.
-    """
-    kpos = k > 0
-    ksafe = np.where(kpos, k, 1.0)
-    kt = k * dt
-    phi = np.where(kpos, -np.expm1(-kt) / ksafe, dt)  # int_0^dt exp(-k s) ds, exact as k -> 0
-    m = m0 * np.exp(-kt) + S * phi
-    sink = S < 0
-    ssafe = np.where(sink, -S, 1.0)
-    t0 = np.where(kpos, np.log1p(m0 * ksafe / ssafe) / ksafe, m0 / ssafe)
-    clamp = sink & (t0 <= dt)
-    m = np.where(clamp, 0.0, np.maximum(m, 0.0))
-    te = np.where(clamp, t0, dt)
-    return m, te
+__all__ = ["EnsembleAtmosphere", "zone_labels"]
 
 
 def zone_labels(network: GasNetwork) -> np.ndarray:

@@ -36,6 +36,7 @@ from dataclasses import replace
 import numpy as np
 
 from .base import AtmosphereSolver, SolverError, SolverOptions
+from .closed_form import exp_solution
 from .flow import GAMMA, R_SPECIES, _orifice_core, choked_flow_factor, critical_pressure_ratio
 from .ledger import Ledger
 from .network import GasNetwork
@@ -57,26 +58,6 @@ _SCALAR_MAX = 8
 
 class _NewtonFailure(Exception):
     pass
-
-
-def _exp_solution(m0, k, S, dt):
-    """Exact solution of dm/dt = -k m + S from m0 over dt, clamped at m = 0.
-
-    Returns (m, te) where te <= dt is the time during which the rates acted in
-    full (the instant the species reached 0 when a net sink empties it).
-    """
-    kpos = k > 0
-    ksafe = np.where(kpos, k, 1.0)
-    kt = k * dt
-    phi = np.where(kpos, -np.expm1(-kt) / ksafe, dt)  # int_0^dt exp(-k s) ds, exact as k -> 0
-    m = m0 * np.exp(-kt) + S * phi
-    sink = S < 0
-    ssafe = np.where(sink, -S, 1.0)
-    t0 = np.where(kpos, np.log1p(m0 * ksafe / ssafe) / ksafe, m0 / ssafe)
-    clamp = sink & (t0 <= dt)
-    m = np.where(clamp, 0.0, np.maximum(m, 0.0))
-    te = np.where(clamp, t0, dt)
-    return m, te
 
 
 def _components(n, u, v):
@@ -465,7 +446,7 @@ class ZonalSolver(AtmosphereSolver):
         kl = self._a_z * np.sqrt(R)
         k = kl[:, None] + self._k_scrub
         S = self._src + sup
-        m, te = _exp_solution(Mzs, k, S, dt)
+        m, te = exp_solution(Mzs, k, S, dt)
         inc = _Inc(len(self._leak_ids))
         removed = Mzs + S * te - m
         share = np.where(k > 0, kl[:, None] / np.where(k > 0, k, 1.0), 0.0)
@@ -482,7 +463,7 @@ class ZonalSolver(AtmosphereSolver):
         """Sources, supplies and scrubbing only (adiabatic splitting)."""
         k = self._k_scrub
         S = self._src + sup
-        m, te = _exp_solution(Mzs, k, S, dt)
+        m, te = exp_solution(Mzs, k, S, dt)
         inc = _Inc(len(self._leak_ids))
         inc.scrubbed = (Mzs + S * te - m).sum(0)
         inc.supplied = sup.sum(0) * dt
@@ -784,7 +765,7 @@ class ZonalSolver(AtmosphereSolver):
 
     def _sources_only(self, Mzs, dt, sup):
         S = self._src + sup
-        # _exp_solution with k = 0: exp(-0) = 1 and phi = dt exactly, so m0 + S dt, clamped at 0
+        # exp_solution with k = 0: exp(-0) = 1 and phi = dt exactly, so m0 + S dt, clamped at 0
         m = Mzs + S * dt
         sink = S < 0
         if sink.any():
@@ -978,7 +959,7 @@ class ZonalSolver(AtmosphereSolver):
     def _closed_form(self, Mzs, dts, sup, R):
         """Zone masses at every time ``self.t + dts`` [s], shape (k, 1), of the isothermal local part.
 
-        Exactly :func:`_exp_solution` with the rates of :meth:`_local_iso`, evaluated only for the
+        Exactly :func:`exp_solution` with the rates of :meth:`_local_iso`, evaluated only for the
         (zone, species) pairs that have a rate; the others keep their mass (``m0 + 0.0`` is what
         the exponential gives them, bit for bit).
         """
@@ -993,7 +974,7 @@ class ZonalSolver(AtmosphereSolver):
             out[:, decay] = Mzs[decay] * np.exp(-(k[decay] * dts)) + 0.0
         act = ((k > 0) | (S != 0)) & ~decay
         if act.any():
-            out[:, act] = _exp_solution(Mzs[act], k[act], S[act], dts)[0]
+            out[:, act] = exp_solution(Mzs[act], k[act], S[act], dts)[0]
         return out
 
     def _sample_zones(self, times: np.ndarray) -> np.ndarray:
