@@ -244,10 +244,12 @@ def _finish(args, report) -> int:
         if failed_before > 0:
             screen.print(f"note: {failed_before} runs failed in an earlier invocation; run them again with "
                           f"`safehaven sweep resume {report.directory} --retry-failed`")
-        df = load(report.directory)
+        params = params_of(meta)
+        # only the columns the table reads: a million-run sweep's whole table is gigabytes
+        df = load(report.directory, columns=["status", "outcome", "checks_passed", *params])
         if len(df):
             # one table per varied field, titled by its whole name (a column would cut it short)
-            t = outcome_table(df, params_of(meta))
+            t = outcome_table(df, params)
             for parameter, rows in t.groupby("parameter", sort=False):
                 # the heading is a line of its own, escaped: "[m^3]" is a unit, not rich markup
                 screen.print(f"Outcome fractions per bin of {escape(parameter)}", soft_wrap=True)
