@@ -66,7 +66,7 @@ def plot_sweep(directory: str | Path, out: str | Path | None = None, metric: str
             x = np.array(groups.size().index, dtype=float)
         else:
             x = np.arange(len(groups.size()))
-            ax.set_xticks(x, [bin_text(v) for v in groups.size().index])
+            ax.set_xticks(x, [bin_text(v, lowest=i == 0) for i, v in enumerate(groups.size().index)])
         for k in sorted(cat.unique()):
             ax.plot(x, groups.apply(lambda c, k=k: float((c == k).mean())).to_numpy(), "o-", label=k)
         if path in numeric and info.get("log") and np.all(x > 0):
@@ -96,9 +96,10 @@ def plot_sweep(directory: str | Path, out: str | Path | None = None, metric: str
             fig = Figure(figsize=(7, 5), layout="constrained")
             ax = fig.add_subplot()
             im = ax.imshow(grid.to_numpy(dtype=float).T, origin="lower", aspect="auto", cmap="viridis")
-            ax.set_xticks(range(len(grid.index)), [bin_text(v) for v in grid.index], rotation=45, ha="right",
+            ax.set_xticks(range(len(grid.index)), [bin_text(v, lowest=i == 0) for i, v in enumerate(grid.index)],
+                          rotation=45, ha="right", fontsize="small")
+            ax.set_yticks(range(len(grid.columns)), [bin_text(v, lowest=i == 0) for i, v in enumerate(grid.columns)],
                           fontsize="small")
-            ax.set_yticks(range(len(grid.columns)), [bin_text(v) for v in grid.columns], fontsize="small")
             ax.set_xlabel(_label(a, params[a]))
             ax.set_ylabel(_label(b, params[b]))
             fig.colorbar(im, ax=ax, label=label if label.startswith("mean") else f"fraction of runs, {label}")

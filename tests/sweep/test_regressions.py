@@ -9,6 +9,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
@@ -160,6 +161,22 @@ def test_outcome_table_keeps_names_and_prints_round_bins(tmp_path):
 
     for lo, hi in re.findall(r"[\[(](-?[0-9.e+-]+), (-?[0-9.e+-]+)\]", p.stdout):
         assert len(lo.replace("-", "").replace(".", "")) <= 5 and len(hi.replace(".", "")) <= 5, (lo, hi)
+
+
+def test_outcome_bins_name_the_sampled_range_exactly():
+    """The first bin starts at the smallest value sampled (pandas' own labels widened it: 0.1 -> 0.099)."""
+    import pandas as pd
+
+    from sim.sweep.tables import bin_labels, bin_text, outcome_table
+
+    values = pd.Series(np.exp(np.linspace(np.log(0.1), np.log(100.0), 50)))
+    labels = bin_labels(values, log=True)
+    assert labels.notna().all() and labels.iloc[0] == labels.cat.categories[0]
+    names = [bin_text(v, lowest=i == 0) for i, v in enumerate(labels.cat.categories)]
+    assert names == ["[0.1, 0.3981]", "(0.3981, 1.585]", "(1.585, 6.31]", "(6.31, 25.12]", "(25.12, 100]"]
+    df = pd.DataFrame({"x": values, "status": "ok", "outcome": "resumed", "checks_passed": True})
+    table = outcome_table(df, {"x": {"log": True}})
+    assert list(table["bin"]) == names and list(table["runs"]) == [10] * 5
 
 
 # -- scripts, extension, common random numbers --------------------------------------------------
