@@ -1,12 +1,15 @@
-"""The exact local solution both closed-form solvers step with: one species in one zone under a
-first-order sink and a constant source (the zonal solver's local step, and the batch ensemble,
-which must reproduce it to the bit: one function, so they cannot drift apart)."""
+"""What both closed-form solvers compute with, the zonal solver and the batch ensemble (which must
+reproduce it to the bit: one function each, so they cannot drift apart): the exact local solution
+of one species in one zone under a first-order sink and a constant source, and the mixture gas
+constant of zone masses."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["exp_solution"]
+from .flow import R_SPECIES
+
+__all__ = ["exp_solution", "mixture_R"]
 
 
 def exp_solution(m0, k, S, dt):
@@ -27,3 +30,11 @@ def exp_solution(m0, k, S, dt):
     m = np.where(clamp, 0.0, np.maximum(m, 0.0))
     te = np.where(clamp, t0, dt)
     return m, te
+
+
+def mixture_R(Mzs, fallback):
+    """Gas constant of each zone's mixture [J/(kg K)] from its species masses (..., 3) [kg];
+    *fallback* mass fractions where a zone is empty."""
+    tot = Mzs.sum(axis=-1)
+    R = (Mzs @ R_SPECIES) / np.where(tot > 0, tot, 1.0)
+    return np.where(tot > 0, R, fallback @ R_SPECIES)

@@ -22,9 +22,9 @@ from __future__ import annotations
 import numpy as np
 
 from .base import SolverOptions
-from .closed_form import exp_solution
+from .closed_form import exp_solution, mixture_R
 from .flow import GAMMA, R_SPECIES, choked_flow_factor
-from .network import GasNetwork
+from .network import GasNetwork, components
 
 __all__ = ["EnsembleAtmosphere", "zone_labels"]
 
@@ -32,28 +32,8 @@ __all__ = ["EnsembleAtmosphere", "zone_labels"]
 def zone_labels(network: GasNetwork) -> np.ndarray:
     """Zone of every compartment with open hatches merged, numbered in order of each zone's first
     compartment (the zonal solver's numbering)."""
-    n = network.n
-    parent = list(range(n))
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
     sel = network.hatch_open
-    for a, b in zip(network.edge_u[sel].tolist(), network.edge_v[sel].tolist(), strict=True):
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    number: dict[int, int] = {}
-    return np.array([number.setdefault(find(i), len(number)) for i in range(n)], dtype=np.int64)
-
-
-def _mixture_R(M, fallback):
-    tot = M.sum(axis=-1)
-    R = (M @ R_SPECIES) / np.where(tot > 0, tot, 1.0)
-    return np.where(tot > 0, R, fallback @ R_SPECIES)
+    return components(network.n, network.edge_u[sel], network.edge_v[sel])[1]
 
 
 class EnsembleAtmosphere:
@@ -160,7 +140,7 @@ class EnsembleAtmosphere:
 
     def gas_constant(self, idx) -> np.ndarray:
         """Mixture gas constant per zone of members *idx* now [J/(kg K)], shape (b, nz)."""
-        return _mixture_R(self.M[idx], self.frac[idx])
+        return mixture_R(self.M[idx], self.frac[idx])
 
     def local(self, idx, h, R=None):
         """The local step of members *idx* over *h* [s] (shape (b,) or scalar) from their state now.
@@ -170,7 +150,7 @@ class EnsembleAtmosphere:
         """
         M = self.M[idx]
         if R is None:
-            R = _mixture_R(M, self.frac[idx])
+            R = mixture_R(M, self.frac[idx])
         kl = self.a_z[idx] * np.sqrt(R)
         k = kl[..., None] + self._k_scrub
         S = self._src
@@ -186,8 +166,8 @@ class EnsembleAtmosphere:
         """The solver's scaled error of freezing R_mix over a step to *m* of length *h* [s] (b,)."""
         o = self.options
         M, frac = self.M[idx], self.frac[idx]
-        R0 = _mixture_R(M, frac)
-        R1 = _mixture_R(m, frac)
+        R0 = mixture_R(M, frac)
+        R1 = mixture_R(m, frac)
         p1 = self.zone_p(m)
         kl = self.a_z[idx] * np.sqrt(R0)
         hh = np.asarray(h, float).reshape(-1, 1) if np.ndim(h) else float(h)
@@ -212,7 +192,7 @@ class EnsembleAtmosphere:
         quiet interval. Returns the total pressure, ppO2 and ppCO2 [Pa], each (b, J).
         """
         M = self.M[idx, z]
-        R0 = _mixture_R(M, self.frac[idx, z])
+        R0 = mixture_R(M, self.frac[idx, z])
         d = dts if dts.ndim == 2 else dts[None, :]
         s_z = self._scale[z]  # pp = (m R_s) (theta / Sref): the solver's association
         kl = self.a_z[idx, z] * np.sqrt(R0)  # (b,)

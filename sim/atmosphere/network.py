@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-__all__ = ["GasNetwork"]
+__all__ = ["GasNetwork", "components"]
 
 
 def _arr(x, dtype=float):
@@ -116,3 +116,36 @@ class GasNetwork:
     def n_edges(self) -> int:
         """Number of hatches (edges)."""
         return len(self.edge_names)
+
+
+def components(n: int, u: np.ndarray, v: np.ndarray) -> tuple[int, np.ndarray]:
+    """Connected components of n nodes joined by edges (u, v): (count, label of each node).
+
+    Labels are numbered in order of each component's lowest node. A station has tens of
+    compartments, where a plain union-find beats building a sparse matrix for scipy; large
+    networks use scipy's.
+    """
+    if n > 256:
+        # scipy.sparse is imported only here and in the sparse solve: a station-sized run never
+        # needs it, and importing it costs a command ~0.15 s (it pulls in numpy.testing, f2py)
+        import scipy.sparse as sp
+        from scipy.sparse.csgraph import connected_components
+
+        g = sp.coo_matrix((np.ones(len(u)), (u, v)), shape=(n, n))
+        return connected_components(g, directed=False)
+    parent = list(range(n))
+
+    def find(x):
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in zip(u.tolist(), v.tolist(), strict=True):
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    roots = [find(i) for i in range(n)]
+    number: dict[int, int] = {}
+    labels = np.array([number.setdefault(r, len(number)) for r in roots], dtype=np.int64)
+    return len(number), labels

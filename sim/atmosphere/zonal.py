@@ -36,10 +36,10 @@ from dataclasses import replace
 import numpy as np
 
 from .base import AtmosphereSolver, SolverError, SolverOptions
-from .closed_form import exp_solution
+from .closed_form import exp_solution, mixture_R
 from .flow import GAMMA, R_SPECIES, _orifice_core, choked_flow_factor, critical_pressure_ratio
 from .ledger import Ledger
-from .network import GasNetwork
+from .network import GasNetwork, components
 
 __all__ = ["ZonalSolver"]
 
@@ -58,45 +58,6 @@ _SCALAR_MAX = 8
 
 class _NewtonFailure(Exception):
     pass
-
-
-def _components(n, u, v):
-    """Connected components of n nodes joined by edges (u, v): (count, label of each node).
-
-    Labels are numbered in order of each component's lowest node. A station has tens of
-    compartments, where a plain union-find beats building a sparse matrix for scipy; large
-    networks use scipy's.
-    """
-    if n > 256:
-        # scipy.sparse is imported only here and in the sparse solve: a station-sized run never
-        # needs it, and importing it costs a command ~0.15 s (it pulls in numpy.testing, f2py)
-        import scipy.sparse as sp
-        from scipy.sparse.csgraph import connected_components
-
-        g = sp.coo_matrix((np.ones(len(u)), (u, v)), shape=(n, n))
-        return connected_components(g, directed=False)
-    parent = list(range(n))
-
-    def find(x):
-        while parent[x] != x:
-            parent[x] = parent[parent[x]]
-            x = parent[x]
-        return x
-
-    for a, b in zip(u.tolist(), v.tolist(), strict=True):
-        ra, rb = find(a), find(b)
-        if ra != rb:
-            parent[max(ra, rb)] = min(ra, rb)
-    roots = [find(i) for i in range(n)]
-    number: dict[int, int] = {}
-    labels = np.array([number.setdefault(r, len(number)) for r in roots], dtype=np.int64)
-    return len(number), labels
-
-
-def _mixture_R(Mzs, fallback):
-    tot = Mzs.sum(axis=-1)
-    R = (Mzs @ R_SPECIES) / np.where(tot > 0, tot, 1.0)
-    return np.where(tot > 0, R, fallback @ R_SPECIES)
 
 
 class _Inc:
@@ -184,7 +145,7 @@ class ZonalSolver(AtmosphereSolver):
         n = net.n
         if self._merge and self._hatch_open.any():
             sel = self._hatch_open
-            nz, labels = _components(n, net.edge_u[sel], net.edge_v[sel])
+            nz, labels = components(n, net.edge_u[sel], net.edge_v[sel])
         else:
             nz, labels = n, np.arange(n)
         self._nz = nz
@@ -442,7 +403,7 @@ class ZonalSolver(AtmosphereSolver):
     # ------------------------------------------------------------ local part
     def _local_iso(self, Mzs, dt, sup, R=None):
         if R is None:
-            R = _mixture_R(Mzs, self._frac)
+            R = mixture_R(Mzs, self._frac)
         kl = self._a_z * np.sqrt(R)
         k = kl[:, None] + self._k_scrub
         S = self._src + sup
@@ -472,7 +433,7 @@ class ZonalSolver(AtmosphereSolver):
 
     def _leak_adiabatic(self, Mzs, dt):
         M = Mzs.sum(1)
-        R = _mixture_R(Mzs, self._frac)
+        R = mixture_R(Mzs, self._frac)
         k0 = self._a_z * np.sqrt(R * self._theta(M))
         g = self._gamma
         f = (1.0 + 0.5 * (g - 1.0) * k0 * dt) ** (-2.0 / (g - 1.0))
@@ -502,7 +463,7 @@ class ZonalSolver(AtmosphereSolver):
             np.add.at(A, (rows, cols), vals)
             A[np.diag_indices(nz)] += diag
             return np.linalg.solve(A, rhs)
-        import scipy.sparse as sp  # only for many zones: see _components
+        import scipy.sparse as sp  # only for many zones: see network.components
         from scipy.sparse.linalg import splu
 
         idx = np.arange(nz)
@@ -540,7 +501,7 @@ class ZonalSolver(AtmosphereSolver):
         Returns the new species masses and the sink ledger increments.
         """
         M0 = Mzs.sum(1)
-        R = _mixture_R(Mzs, self._frac)
+        R = mixture_R(Mzs, self._frac)
         xco2 = np.where(M0 > 0, Mzs[:, 2] / np.where(M0 > 0, M0, 1.0), 0.0)
         kl = self._a_z * np.sqrt(R * self._theta(M0))
         k = kl[:, None] + self._k_scrub  # per species
@@ -839,7 +800,7 @@ class ZonalSolver(AtmosphereSolver):
                 return hcap, m, inc
             return self._step_doubling_local(hcap, sup)
         h = min(hcap, self._h_local)
-        R0 = _mixture_R(self._Mzs, self._frac)
+        R0 = mixture_R(self._Mzs, self._frac)
         while True:
             m, inc = self._local_iso(self._Mzs, h, sup, R0)
             err = self._rdrift_error(m, h, R0)
@@ -870,7 +831,7 @@ class ZonalSolver(AtmosphereSolver):
         if not self._a_z.any():
             return 0.0
         o = self.options
-        R1 = _mixture_R(m, self._frac)
+        R1 = mixture_R(m, self._frac)
         p1 = self._zone_p(m)
         kl = self._a_z * np.sqrt(R0)
         est = 0.25 * np.abs(R1 / R0 - 1.0) * np.minimum(kl * h, 1.0) * p1 / (o.atol_pa + o.rtol * p1)
@@ -987,7 +948,7 @@ class ZonalSolver(AtmosphereSolver):
         if self._adiabatic or t_ev <= times[-1] or times[-1] - self.t > self.options.max_step:
             return self._sample_stepwise(times)
         # Closed form at all times at once: no inter-zone flow, no event, isothermal.
-        R0 = _mixture_R(self._Mzs, self._frac)
+        R0 = mixture_R(self._Mzs, self._frac)
         h = float(times[-1] - self.t)
         m, inc = self._local_iso(self._Mzs, h, sup, R0)
         if h > 0 and self._rdrift_error(m, h, R0) > 1.0:
