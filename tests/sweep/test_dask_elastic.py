@@ -19,7 +19,9 @@ distributed = pytest.importorskip("distributed")
 @pytest.mark.slow
 def test_workers_joining_mid_sweep_get_work(tmp_path, monkeypatch):
     monkeypatch.setenv(PART_SECONDS_ENV, "0")  # a part per chunk: the test sees the sweep under way
-    specs = [parse_vary(f"{RATE}=log(0.1, 1000, 60) lb/day")]
+    # enough runs that the sweep is still under way when the new workers are up: a run of this
+    # scenario costs ~20 ms, and starting two worker processes takes seconds on a loaded machine
+    specs = [parse_vary(f"{RATE}=log(0.1, 1000, 240) lb/day")]
     out = tmp_path / "s"
     cluster = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True,
                                        dashboard_address=None, silence_logs=50)
@@ -36,7 +38,7 @@ def test_workers_joining_mid_sweep_get_work(tmp_path, monkeypatch):
         grower.join(timeout=60)
     finally:
         cluster.close()
-    assert report.ran == 60 and report.failed == 0
+    assert report.ran == 240 and report.failed == 0
     assert report.workers == 3, "the sweep never saw the workers that joined"
     assert report.peak_in_flight > 2, "chunks in flight stayed at the two per worker of the start"
     run_sweep(LEAK, specs, tmp_path / "serial", executor="serial")
